@@ -1,0 +1,163 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build (once) the rdynptr test kernel and print its build directory.
+#
+# usage: scripts/kernel.sh [--flavor NAME] [--patches DIR|none]
+#
+# linux-source-7.3 from the toolchain root, with the patches of DIR
+# (default scripts/patches/) applied in order, configured as tinyconfig +
+# scripts/kconfig/rdynptr.config (+ scripts/kconfig/NAME.config for a
+# flavor other than the default), built with LLVM=1.  The result lives in
+# $RDYNPTR_CACHE/kernel-<key>/linux, keyed by the kernel source version,
+# the fragments, the patches and the toolchain root.  A build directory
+# is used only once it carries its "built" stamp; an interrupted build is
+# resumed by the next run.
+
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+KERNEL_FORMAT=1
+flavor=default
+patchdir=$RDYNPTR_TOP/scripts/patches
+while [ $# -gt 0 ]; do
+	case $1 in
+	--flavor) flavor=$2; shift 2 ;;
+	--patches) patchdir=$2; shift 2 ;;
+	*) die "usage: $0 [--flavor NAME] [--patches DIR|none]" ;;
+	esac
+done
+
+frags=("$RDYNPTR_TOP/scripts/kconfig/rdynptr.config")
+if [ "$flavor" != default ]; then
+	f=$RDYNPTR_TOP/scripts/kconfig/$flavor.config
+	[ -f "$f" ] || die "no fragment for flavor \"$flavor\" ($f)"
+	frags+=("$f")
+fi
+patches=()
+if [ "$patchdir" != none ]; then
+	[ -d "$patchdir" ] || die "patch directory $patchdir does not exist"
+	while IFS= read -r p; do
+		patches+=("$p")
+	done < <(find "$patchdir" -maxdepth 1 -name '*.patch' | LC_ALL=C sort)
+fi
+
+root=$("$RDYNPTR_TOP/scripts/toolchain-root.sh")
+tarball=/usr/src/linux-source-7.3.tar.xz
+srcver=$(sed -n 's/^linux-source-7.3 //p' "$root/.rdynptr-root-complete")
+[ -n "$srcver" ] && [ -f "$root$tarball" ] || die "linux-source-7.3 is missing from the toolchain root $root"
+
+base_inputs() {
+	echo "format=$KERNEL_FORMAT root=${root##*/} source=$srcver"
+	for f in "${frags[@]}"; do echo "fragment ${f##*/}"; cat "$f"; done
+}
+basekey=$(base_inputs | cache_key)
+key=$({
+	base_inputs
+	for p in ${patches[@]+"${patches[@]}"}; do echo "patch ${p##*/}"; cat "$p"; done
+} | cache_key)
+dir=$RDYNPTR_CACHE/kernel-$key
+kdir=$dir/linux
+
+if [ -f "$dir/.built" ]; then
+	echo "$kdir"
+	exit 0
+fi
+
+mkdir -p "$dir"
+exec 9>"$dir/.lock"
+flock 9
+if [ -f "$dir/.built" ]; then
+	echo "$kdir"
+	exit 0
+fi
+
+log=$dir/build.log
+inroot() {
+	"$RDYNPTR_TOP/scripts/in-root" --root "$root" -- "$@"
+}
+kmake() {
+	inroot make -C "$kdir" ARCH=x86_64 LLVM=1 "$@"
+}
+
+{
+	echo "flavor: $flavor"
+	echo "source: linux-source-7.3 $srcver"
+	echo "fragments: ${frags[*]##*/}"
+	echo "patches: ${patches[*]##*/}"
+} >"$dir/inputs"
+
+# A finished build of the same source, fragments and toolchain that
+# differs only in its patches: start from a copy of it, so that changing a
+# patch rebuilds only what the patches touch.
+sibling() {
+	local d
+	for d in "$RDYNPTR_CACHE"/kernel-*; do
+		[ "$d" != "$dir" ] && [ -f "$d/.built" ] &&
+			[ "$(cat "$d/.basekey" 2>/dev/null)" = "$basekey" ] &&
+			{ echo "$d"; return 0; }
+	done
+	return 1
+}
+
+apply_patches() {	# DIR-OF-PATCHES [-R]
+	local p list=()
+	while IFS= read -r p; do list+=("$p"); done < <(find "$1" -maxdepth 1 -name '*.patch' | LC_ALL=C sort ${2:+-r})
+	for p in ${list[@]+"${list[@]}"}; do
+		note PATCH "${2:+(reverse) }${p##*/}"
+		step "apply patch ${p##*/}" \
+			"The patch does not apply to linux-source-7.3 $srcver; refresh it against that tree." \
+			inroot patch -d "$kdir" -p1 --batch --quiet ${2:-} -i "$p"
+	done
+}
+
+if [ ! -f "$dir/.patched" ]; then
+	rm -rf "$kdir" "$dir/.configured" "$dir/patches"
+	mkdir -p "$dir/patches"
+	if sib=$(sibling); then
+		note COPY "$sib/linux -> $kdir"
+		step "copy the sibling kernel build" "Check the free space under $RDYNPTR_CACHE." \
+			cp -a "$sib/linux" "$kdir"
+		apply_patches "$sib/patches" -R
+		rm -f "$kdir/.config.old"
+	else
+		note UNPACK "linux-source-7.3 $srcver -> $kdir"
+		step "unpack the kernel source" "Check the free space under $RDYNPTR_CACHE." \
+			inroot tar -C "$dir" -xf "$tarball"
+		mv "$dir/linux-source-7.3" "$kdir"
+	fi
+	for p in ${patches[@]+"${patches[@]}"}; do
+		cp "$p" "$dir/patches/"
+	done
+	apply_patches "$dir/patches"
+	echo "$basekey" >"$dir/.basekey"
+	touch "$dir/.patched"
+fi
+
+if [ ! -f "$dir/.configured" ]; then
+	note CONFIG "tinyconfig + ${frags[*]##*/}"
+	cp "${frags[@]}" "$dir/"
+	step "configure the kernel" "See the output above." \
+		kmake -s tinyconfig
+	step "merge the kconfig fragments" "See $dir/config.log." \
+		inroot "$kdir/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "${frags[@]}" >"$dir/config.log"
+	step "olddefconfig" "See the output above." kmake -s olddefconfig
+	if ! "$RDYNPTR_TOP/scripts/kconfig-check.sh" "${frags[@]}" -- "$kdir/.config" >"$dir/config-check"; then
+		cat "$dir/config-check" >&2
+		die "step \"check the kernel config\": these options from ${frags[*]##*/} did not survive olddefconfig (a prerequisite is missing): $(cut -d: -f1 "$dir/config-check" | tr '\n' ' ')"
+	fi
+	touch "$dir/.configured"
+fi
+
+note BUILD "kernel (log: $log)"
+start=$SECONDS
+if ! kmake -j"$(nproc)" all >"$log" 2>&1; then
+	tail -n 40 "$log" >&2
+	die "step \"build the kernel\" failed; the full log is $log"
+fi
+for f in vmlinux arch/x86/boot/bzImage rust/kernel.o Module.symvers; do
+	[ -e "$kdir/$f" ] || die "step \"check the kernel build\": $kdir/$f is missing (see $log)"
+done
+note BUILD "kernel done in $((SECONDS - start)) s"
+touch "$dir/.built"
+echo "$kdir"

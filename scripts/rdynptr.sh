@@ -1,0 +1,158 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The steps behind the top-level Makefile.
+#
+# usage: scripts/rdynptr.sh STEP
+#   kdir      print the kernel build directory (KDIR, or build the test kernel)
+#   module    build rdynptr.ko against it
+#   bpf       build vmlinux.h and the BPF test objects (and EXTRA_TESTS)
+#   harness   build the test harness
+#   vm        run CMD in the guest (with the module loaded)
+#   vmshell   interactive shell in the guest
+#   vmtest    module + bpf + harness, then run the suites in the guest
+#   hosttest  host-side tests and lints
+#
+# Settings (environment, or make variables):
+#   KDIR=DIR          build against this Rust-enabled kernel tree instead
+#   FLAVOR=NAME       test kernel flavor (default: default)
+#   KERNEL_PATCHES=DIR|none  patch directory for the test kernel
+#   VM_TIMEOUT=S      guest timeout in seconds
+#   FILTER=PAT        test filter (vmtest); several separated by spaces
+#   EXTRA_TESTS=DIR   also build and run DIR/*.bpf.c; ONLY_EXTRA=1 runs only those
+#   V=1               full kernel console
+
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+top=$RDYNPTR_TOP
+build=$top/build
+cargo_target=$build/cargo
+harness=$cargo_target/release/rdynptr-test
+FLAVOR=${FLAVOR:-default}
+KERNEL_PATCHES=${KERNEL_PATCHES:-$top/scripts/patches}
+
+inroot() {
+	local binds=()
+	[ -n "${KDIR:-}" ] && binds+=(--bind "$KDIR")
+	[ -n "${EXTRA_TESTS:-}" ] && binds+=(--bind "$EXTRA_TESTS")
+	"$top/scripts/in-root" ${binds[@]+"${binds[@]}"} -- "$@"
+}
+
+kdir() {
+	if [ -n "${KDIR:-}" ]; then
+		[ -f "$KDIR/Makefile" ] || die "KDIR=$KDIR is not a kernel tree"
+		KDIR=$(cd "$KDIR" && pwd)
+		echo "$KDIR"
+	else
+		"$top/scripts/kernel.sh" --flavor "$FLAVOR" --patches "$KERNEL_PATCHES"
+	fi
+}
+
+do_module() {
+	KDIR=$(kdir)
+	export KDIR
+	note MODULE "rdynptr.ko (KDIR=$KDIR)"
+	inroot make -C "$KDIR" M="$top" LLVM=1 -j"$(nproc)" modules
+}
+
+do_bpf() {
+	KDIR=$(kdir)
+	export KDIR
+	inroot make -s -f "$top/scripts/bpf.mk" KDIR="$KDIR" \
+		SRC="$top/tools/selftests" OUT="$build/selftests"
+	if [ -n "${EXTRA_TESTS:-}" ]; then
+		case $EXTRA_TESTS in
+		/*) ;;
+		*) die "EXTRA_TESTS must be an absolute directory" ;;
+		esac
+		[ -d "$EXTRA_TESTS" ] || die "EXTRA_TESTS=$EXTRA_TESTS is not a directory"
+		rm -rf "$build/extra"
+		inroot make -s -k -f "$top/scripts/bpf.mk" KDIR="$KDIR" \
+			SRC="$EXTRA_TESTS" OUT="$build/extra" ||
+			die "compiling the extra tests in $EXTRA_TESTS failed (compiler output above)"
+	fi
+}
+
+cargo_in_root() {
+	inroot env CARGO_HOME="$RDYNPTR_CACHE/cargo" CARGO_TARGET_DIR="$cargo_target" \
+		cargo "$@" --manifest-path "$top/tools/Cargo.toml"
+}
+
+do_harness() {
+	note CARGO "tools (harness)"
+	cargo_in_root build --release --quiet
+}
+
+guest() {	# guest [vm.py options...]
+	KDIR=$(kdir)
+	local ko=()
+	[ -f "$top/rdynptr.ko" ] && ko=(--module "$top/rdynptr.ko")
+	local mods=() extra=()
+	[ "${V:-}" = 1 ] && extra+=(-v)
+	export RDYNPTR_RUNDIR=$RDYNPTR_CACHE/run
+	mkdir -p "$RDYNPTR_RUNDIR"
+	inroot python3 "$top/scripts/vm.py" --kernel "$KDIR/arch/x86/boot/bzImage" \
+		--timeout "${VM_TIMEOUT:-300}" ${ko[@]+"${ko[@]}"} \
+		${extra[@]+"${extra[@]}"} "$@"
+}
+
+do_vmtest() {
+	do_module
+	do_bpf
+	do_harness
+	local args=() objs=() f
+	for f in ${FILTER:-}; do
+		args+=(--filter "$f")
+	done
+	if [ "${ONLY_EXTRA:-}" != 1 ]; then
+		for f in "$build"/selftests/*.bpf.o; do
+			[ -e "$f" ] && objs+=("$f")
+		done
+	fi
+	if [ -n "${EXTRA_TESTS:-}" ]; then
+		for f in "$build"/extra/*.bpf.o; do
+			[ -e "$f" ] && objs+=("$f")
+		done
+	fi
+	[ ${#objs[@]} -gt 0 ] || die "no BPF test objects to run"
+	local q=() a
+	for a in "$harness" ${args[@]+"${args[@]}"} "${objs[@]}"; do
+		q+=("$(printf '%q' "$a")")
+	done
+	VM_TIMEOUT=${VM_TIMEOUT:-1200} guest --env RDYNPTR_SELFTESTS_DIR="$build/selftests" \
+		--cmd "${q[*]}"
+}
+
+do_hosttest() {
+	note TEST "scripts"
+	inroot "$top/scripts/tests/run.sh"
+	note TEST "cargo fmt --check"
+	cargo_in_root fmt --all --check
+	note TEST "cargo clippy -- -D warnings"
+	cargo_in_root clippy --all-targets --quiet -- -D warnings
+	note TEST "cargo test"
+	cargo_in_root test --quiet
+}
+
+[ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|vmshell|vmtest|hosttest"
+what=$1
+shift
+case $what in
+kdir) kdir ;;
+module) do_module ;;
+bpf) do_bpf ;;
+harness) do_harness ;;
+vm)
+	[ -n "${CMD:-}" ] || die "usage: make vm CMD='command'"
+	do_module
+	guest --cmd "$CMD"
+	;;
+vmshell)
+	do_module
+	VM_TIMEOUT=${VM_TIMEOUT:-86400} guest --shell
+	;;
+vmtest) do_vmtest ;;
+hosttest) do_hosttest ;;
+*) die "unknown step $what" ;;
+esac

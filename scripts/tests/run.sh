@@ -1,0 +1,128 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Tests for the logic in scripts/: the kconfig check and the VM runner's
+# console classification and guest command file.  Prints one line per
+# test and a summary; exits 1 if any failed.
+
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+scripts=$(dirname "$here")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+check() {	# check NAME CMD...
+	local name=$1
+	shift
+	if "$@" >"$tmp/out" 2>&1; then
+		pass=$((pass + 1))
+		echo "ok - $name"
+	else
+		fail=$((fail + 1))
+		echo "not ok - $name"
+		sed 's/^/#   /' "$tmp/out"
+	fi
+}
+
+# kconfig-check.sh ---------------------------------------------------------
+
+printf 'CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C="x y"\nCONFIG_N=42\n' >"$tmp/frag"
+
+kconfig_accepts_surviving_options() {
+	printf 'CONFIG_A=y\nCONFIG_C="x y"\nCONFIG_N=42\nCONFIG_OTHER=m\n' >"$tmp/dot"
+	"$scripts/kconfig-check.sh" "$tmp/frag" -- "$tmp/dot"
+}
+
+kconfig_names_dropped_option() {
+	printf 'CONFIG_C="x y"\nCONFIG_N=42\n' >"$tmp/dot"
+	! "$scripts/kconfig-check.sh" "$tmp/frag" -- "$tmp/dot" >"$tmp/msg" &&
+		grep -qx 'CONFIG_A: wanted y, got n' "$tmp/msg" &&
+		[ "$(wc -l <"$tmp/msg")" = 1 ]
+}
+
+kconfig_names_option_that_should_be_unset() {
+	printf 'CONFIG_A=y\nCONFIG_B=y\nCONFIG_C="x y"\nCONFIG_N=42\n' >"$tmp/dot"
+	! "$scripts/kconfig-check.sh" "$tmp/frag" -- "$tmp/dot" >"$tmp/msg" &&
+		grep -qx 'CONFIG_B: wanted n, got y' "$tmp/msg"
+}
+
+kconfig_compares_values_not_just_presence() {
+	printf 'CONFIG_A=y\nCONFIG_C="x"\nCONFIG_N=43\n' >"$tmp/dot"
+	! "$scripts/kconfig-check.sh" "$tmp/frag" -- "$tmp/dot" >"$tmp/msg" &&
+		grep -q '^CONFIG_C:' "$tmp/msg" && grep -q '^CONFIG_N:' "$tmp/msg"
+}
+
+kconfig_later_fragment_wins() {
+	printf 'CONFIG_A=m\n' >"$tmp/frag2"
+	printf 'CONFIG_A=m\nCONFIG_C="x y"\nCONFIG_N=42\n' >"$tmp/dot"
+	"$scripts/kconfig-check.sh" "$tmp/frag" "$tmp/frag2" -- "$tmp/dot"
+}
+
+kconfig_checks_the_real_fragment() {
+	# every line of the project's fragment is an option line or a comment
+	! grep -vE '^(CONFIG_[A-Z0-9_]+=.+|# CONFIG_[A-Z0-9_]+ is not set|#.*|)$' \
+		"$scripts"/kconfig/*.config
+}
+
+check "kconfig check accepts options that survived" kconfig_accepts_surviving_options
+check "kconfig check names an option that dropped out" kconfig_names_dropped_option
+check "kconfig check names an option that should be unset" kconfig_names_option_that_should_be_unset
+check "kconfig check compares values, not just presence" kconfig_compares_values_not_just_presence
+check "kconfig check lets a later fragment override" kconfig_later_fragment_wins
+check "kconfig fragments contain only option lines" kconfig_checks_the_real_fragment
+
+# vm.py --------------------------------------------------------------------
+
+py() {
+	PYTHONPATH=$scripts python3 -c "import importlib.util as u
+s = u.spec_from_file_location('vm', '$scripts/vm.py'); vm = u.module_from_spec(s); s.loader.exec_module(vm)
+$1"
+}
+
+vm_classifies_crashes() {
+	py '
+for l in ["[   3.1] Kernel panic - not syncing: sysrq triggered crash",
+          "[   2.0] Oops: general protection fault, probably for non-canonical address",
+          "[   1.0] BUG: kernel NULL pointer dereference, address: 0000000000000000",
+          "[   1.0] kernel BUG at mm/slub.c:123!"]:
+    assert vm.classify(l) == "crash", l'
+}
+
+vm_classifies_reports() {
+	py '
+for l in ["[   1.0] WARNING: CPU: 0 PID: 1 at kernel/bpf/verifier.c:100 f+0x1/0x2",
+          "[   1.0] ------------[ cut here ]------------",
+          "[   1.0] BUG: KASAN: slab-out-of-bounds in f+0x1/0x2",
+          "[   1.0] UBSAN: shift-out-of-bounds in x.c:1:2",
+          "[   1.0] WARNING: possible circular locking dependency detected",
+          "[   1.0] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)"]:
+    assert vm.classify(l) in ("report", "crash"), l
+assert vm.classify("[   1.0] BUG: KASAN: use-after-free in f") == "crash"'
+}
+
+vm_ignores_normal_lines() {
+	py '
+for l in ["[   0.5] Run /work/main/scripts/vm-init.sh as init process",
+          "ok 3 rdynptr_adjust/test_trim_oops_named_like_a_test",
+          "[   1.2] rdynptr: loaded, 7 kfuncs registered",
+          "[   0.1] Warning: something lower-case is not a kernel WARNING splat"]:
+    assert vm.classify(l) is None, l'
+}
+
+vm_quotes_guest_commands() {
+	py "
+import subprocess
+for s in [\"echo 'a b'\", 'x\"y', \"it's\", '\$(false)', '']:
+    out = subprocess.run(['sh', '-c', 'v=' + vm.shquote(s) + '; printf %s \"\$v\"'],
+                         capture_output=True, text=True).stdout
+    assert out == s, (s, out)"
+}
+
+check "vm runner classifies crash lines" vm_classifies_crashes
+check "vm runner classifies sanitizer and warning reports" vm_classifies_reports
+check "vm runner ignores ordinary console lines" vm_ignores_normal_lines
+check "vm runner quotes guest commands losslessly" vm_quotes_guest_commands
+
+echo "scripts: $pass passed, $fail failed"
+[ "$fail" = 0 ]

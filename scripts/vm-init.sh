@@ -1,0 +1,63 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# PID 1 of the rdynptr test guest (see scripts/vm.py).  The root file
+# system is the toolchain root, read-only over 9p.  The kernel passes
+# rdynptr_run=DIR: the per-run directory shared read-write by the host,
+# which holds the command to run and receives its exit status.
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp LANG=C.UTF-8 TERM=${TERM:-linux}
+
+say() { echo "vm-init: $*" >/dev/console; }
+
+finish() {
+	echo "$1" >"$rdynptr_run/status"
+	sync
+	reboot -f
+	sleep 10	# not reached: reboot -f does not return
+}
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /var/tmp 2>/dev/null
+mount -t tmpfs tmpfs /root 2>/dev/null
+mount -t bpf bpffs /sys/fs/bpf
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts 2>/dev/null
+mount -t tmpfs tmpfs /dev/shm
+
+if [ -z "$rdynptr_run" ] || ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 run "$rdynptr_run"; then
+	say "cannot mount the run directory \"$rdynptr_run\""
+	reboot -f
+fi
+. "$rdynptr_run/cmd"
+
+ip link set lo up 2>/dev/null
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+ulimit -l unlimited
+
+if [ -n "$RDYNPTR_MODULE" ]; then
+	if ! insmod "$RDYNPTR_MODULE"; then
+		say "insmod $RDYNPTR_MODULE failed"
+		finish 1
+	fi
+	export RDYNPTR_KO="$RDYNPTR_MODULE"
+fi
+
+cd "$RDYNPTR_CWD" 2>/dev/null || cd /
+
+if [ "$RDYNPTR_SHELL" = 1 ]; then
+	say "shell (the repository is at $RDYNPTR_CWD; leave with exit)"
+	setsid -c /bin/bash -i </dev/ttyS0 >/dev/ttyS0 2>&1
+	finish $?
+fi
+
+/bin/sh -c "$RDYNPTR_CMD" </dev/null >/dev/ttyS1 2>/dev/console
+finish $?

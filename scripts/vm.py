@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Boot the rdynptr test kernel in QEMU and run one command in the guest.
+
+usage: scripts/vm.py --kernel BZIMAGE [--module KO] [--timeout S]
+                     [--shell | --cmd CMD] [--cwd DIR] [-v]
+
+Runs inside the toolchain root (scripts/in-root), whose "/" becomes the
+guest's root file system, read-only over 9p.  Whatever in-root bind-mounts
+(the repository, the cache) therefore appears in the guest at the same
+absolute path.  A per-run directory is shared read-write and mounted at
+the same path in the guest: it carries the command in, and its exit status
+and standard output out.
+
+The guest's standard output goes to its second serial port and is copied
+to our stdout as it arrives; the kernel console (first serial port, which
+also carries the command's standard error) is streamed to our stderr and
+watched for kernel problems.
+
+Exit status: the command's own, unless the run failed as a whole:
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+EXIT_KERNEL_CRASH = 250     # panic, Oops, BUG: the kernel died or a task oopsed
+EXIT_KERNEL_REPORT = 251    # WARNING, sanitizer, lockdep, kmemleak... report
+EXIT_TIMEOUT = 252          # the guest ran past --timeout and was killed
+EXIT_NO_STATUS = 253        # the guest stopped without reporting a status
+EXIT_RUNNER = 254           # the runner itself failed (bad arguments, QEMU)
+
+__doc__ += """
+  %d  the kernel crashed (panic, Oops, BUG)
+  %d  the kernel reported a problem (WARNING, KASAN, UBSAN, lockdep, ...)
+  %d  timeout
+  %d  the guest stopped without reporting the command's exit status
+  %d  the runner failed
+""" % (EXIT_KERNEL_CRASH, EXIT_KERNEL_REPORT, EXIT_TIMEOUT, EXIT_NO_STATUS,
+       EXIT_RUNNER)
+
+# Console lines that mean the kernel is in trouble, most serious first.
+CRASH_PATTERNS = [
+    r"Kernel panic - not syncing",
+    r"\bOops\b",
+    r"kernel BUG at",
+    r"\bBUG: ",
+    r"general protection fault",
+    r"Unable to handle kernel",
+]
+REPORT_PATTERNS = [
+    r"\bWARNING: ",
+    r"------------\[ cut here \]------------",
+    r"\bKASAN: ",
+    r"\bUBSAN: ",
+    r"\bKFENCE: ",
+    r"possible circular locking dependency",
+    r"inconsistent lock state",
+    r"suspicious RCU usage",
+    r"kmemleak: \d+ new suspected memory leaks",
+    r"INFO: task .* blocked for more than",
+    r"rcu: INFO: .* detected stalls",
+    r"watchdog: BUG: soft lockup",
+]
+CRASH_RE = re.compile("|".join(CRASH_PATTERNS))
+REPORT_RE = re.compile("|".join(REPORT_PATTERNS))
+
+# Written by the guest's init before it runs the command: lines after it
+# belong to the test run (used to keep boot-time noise apart).
+STATUS_FILE = "status"
+STDOUT_FILE = "stdout"
+CMD_FILE = "cmd"
+
+
+def classify(line):
+    """Return "crash", "report" or None for one console line."""
+    if CRASH_RE.search(line):
+        return "crash"
+    if REPORT_RE.search(line):
+        return "report"
+    return None
+
+
+def kvm_usable():
+    """True if /dev/kvm can create a VM with a vCPU."""
+    import fcntl
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        if fcntl.ioctl(fd, 0xAE00) != 12:       # KVM_GET_API_VERSION
+            return False
+        vm = fcntl.ioctl(fd, 0xAE01, 0)         # KVM_CREATE_VM
+        try:
+            vcpu = fcntl.ioctl(vm, 0xAE41, 0)   # KVM_CREATE_VCPU
+            os.close(vcpu)
+        finally:
+            os.close(vm)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+class Console:
+    """Reads the kernel console, streams it and remembers trouble."""
+
+    def __init__(self, stream, out, context=60):
+        self.stream = stream
+        self.out = out
+        self.context = context
+        self.lines = []
+        self.first_problem = None   # (kind, index into lines)
+        self.crashed = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def _run(self):
+        for raw in iter(self.stream.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            self.out.write(line + "\n")
+            self.out.flush()
+            self.lines.append(line)
+            kind = classify(line)
+            if kind == "crash":
+                self.crashed = True
+            if kind and self.first_problem is None:
+                self.first_problem = (kind, len(self.lines) - 1)
+
+    def join(self, timeout=None):
+        self.thread.join(timeout)
+
+    def excerpt(self):
+        if self.first_problem is None:
+            return []
+        start = max(0, self.first_problem[1] - 2)
+        return self.lines[start:start + self.context]
+
+
+def copy_stdout(path, done, sink):
+    """Copy the guest's stdout file to sink while QEMU runs (tail -f)."""
+    pos = 0
+    while True:
+        finished = done.is_set()
+        try:
+            with open(path, "rb") as f:
+                f.seek(pos)
+                data = f.read()
+        except FileNotFoundError:
+            data = b""
+        if data:
+            pos += len(data)
+            sink.write(data)
+            sink.flush()
+        if finished:
+            return
+        done.wait(0.1)
+
+
+def qemu_cmdline(args, rundir, accel):
+    append = [
+        "console=ttyS0,115200",
+        "root=rootfs", "rootfstype=9p",
+        "rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose",
+        "ro", "init=" + args.init,
+        "panic=-1", "oops=panic", "printk.devkmsg=on",
+        "loglevel=%d" % (8 if args.verbose else 5),
+        "rdynptr_run=" + rundir,
+    ]
+    if args.append:
+        append.append(args.append)
+    cmd = [
+        args.qemu,
+        "-nodefaults", "-no-user-config", "-no-reboot",
+        "-display", "none",
+        "-machine", "pc", "-accel", accel,
+        "-cpu", "host" if accel == "kvm" else "max",
+        "-smp", str(args.smp), "-m", args.memory,
+        "-kernel", args.kernel,
+        "-append", " ".join(append),
+        "-fsdev", "local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap",
+        "-device", "virtio-9p-pci,fsdev=rootfs,mount_tag=rootfs",
+        "-fsdev", "local,id=run,path=%s,security_model=none,multidevs=remap" % rundir,
+        "-device", "virtio-9p-pci,fsdev=run,mount_tag=run",
+    ]
+    if args.shell:
+        cmd += ["-chardev", "stdio,id=con,mux=on,signal=off",
+                "-serial", "chardev:con", "-mon", "chardev=con,mode=readline"]
+    else:
+        cmd += ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
+                "-chardev", "file,id=out,path=%s" % os.path.join(rundir, STDOUT_FILE),
+                "-serial", "chardev:out"]
+    return cmd
+
+
+def set_pdeathsig():
+    """In the child: die with the runner, whatever kills it."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_PDEATHSIG = 1
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.setpgrp()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--kernel", required=True, help="bzImage to boot")
+    p.add_argument("--module", help="kernel module to insmod before the command")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--cmd", help="shell command to run in the guest")
+    g.add_argument("--shell", action="store_true", help="interactive shell")
+    p.add_argument("--cwd", default=os.getcwd(), help="working directory in the guest")
+    p.add_argument("--timeout", type=float, default=300,
+                   help="seconds before the guest is killed (default 300)")
+    p.add_argument("--init", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                   "vm-init.sh"))
+    p.add_argument("--qemu", default="qemu-system-x86_64")
+    p.add_argument("--memory", default="2G")
+    p.add_argument("--smp", type=int, default=2)
+    p.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
+    p.add_argument("--append", help="extra kernel command line")
+    p.add_argument("--env", action="append", default=[],
+                   help="NAME=VALUE for the guest command (repeatable)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="full kernel console (loglevel 8)")
+    args = p.parse_args()
+
+    if not os.path.isfile(args.kernel):
+        print("vm: no kernel image at %s" % args.kernel, file=sys.stderr)
+        return EXIT_RUNNER
+    if shutil.which(args.qemu) is None:
+        print("vm: %s not found (run me through scripts/in-root)" % args.qemu,
+              file=sys.stderr)
+        return EXIT_RUNNER
+
+    accel = args.accel
+    if accel == "auto":
+        accel = "kvm" if kvm_usable() else "tcg"
+
+    rundir = tempfile.mkdtemp(prefix="rdynptr-vm.", dir=os.environ.get("RDYNPTR_RUNDIR"))
+    try:
+        with open(os.path.join(rundir, CMD_FILE), "w") as f:
+            f.write("RDYNPTR_CWD=%s\n" % shquote(args.cwd))
+            f.write("RDYNPTR_MODULE=%s\n" % shquote(args.module or ""))
+            f.write("RDYNPTR_SHELL=%d\n" % (1 if args.shell else 0))
+            for kv in args.env:
+                name, _, value = kv.partition("=")
+                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                    print("vm: bad --env %r" % kv, file=sys.stderr)
+                    return EXIT_RUNNER
+                f.write("export %s=%s\n" % (name, shquote(value)))
+            f.write("RDYNPTR_CMD=%s\n" % shquote(args.cmd or ""))
+        return run(args, rundir, accel)
+    finally:
+        shutil.rmtree(rundir, ignore_errors=True)
+
+
+def shquote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def run(args, rundir, accel):
+    cmd = qemu_cmdline(args, rundir, accel)
+    if args.shell:
+        print("vm: interactive shell; leave with 'exit' (or Ctrl-A x)", file=sys.stderr)
+        proc = subprocess.Popen(cmd, preexec_fn=set_pdeathsig)
+        try:
+            proc.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            kill(proc)
+        return read_status(rundir, 0)
+
+    print("vm: booting %s (%s, %d cpus, timeout %ds)" % (args.kernel, accel, args.smp,
+                                                          args.timeout), file=sys.stderr)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            preexec_fn=set_pdeathsig)
+    console = Console(proc.stdout, sys.stderr)
+    console.start()
+    done = threading.Event()
+    copier = threading.Thread(target=copy_stdout,
+                              args=(os.path.join(rundir, STDOUT_FILE), done,
+                                    sys.stdout.buffer), daemon=True)
+    copier.start()
+
+    timed_out = False
+    interrupted = False
+    deadline = time.monotonic() + args.timeout
+    try:
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                timed_out = True
+                break
+            if console.crashed:
+                # Give the kernel a moment to print the rest of the report
+                # and reboot (panic=-1); then stop waiting.
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+                break
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        kill(proc)
+        console.join(5)
+        done.set()
+        copier.join(5)
+
+    if interrupted:
+        print("vm: interrupted", file=sys.stderr)
+        return 130
+    if console.first_problem is not None:
+        kind = console.first_problem[0]
+        print("\nvm: the kernel %s:" % ("crashed" if console.crashed else
+                                        "reported a problem"), file=sys.stderr)
+        for line in console.excerpt():
+            print("vm: | " + line, file=sys.stderr)
+        return EXIT_KERNEL_CRASH if console.crashed or kind == "crash" else EXIT_KERNEL_REPORT
+    if timed_out:
+        print("\nvm: timeout: the guest ran past %ds and was killed" % args.timeout,
+              file=sys.stderr)
+        return EXIT_TIMEOUT
+    return read_status(rundir, None)
+
+
+def read_status(rundir, default):
+    try:
+        with open(os.path.join(rundir, STATUS_FILE)) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        if default is not None:
+            return default
+        print("vm: the guest stopped without reporting an exit status", file=sys.stderr)
+        return EXIT_NO_STATUS
+
+
+def kill(proc):
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.exit(main())
