@@ -10,7 +10,11 @@ BUILD	?= $(TOP)/build
 VMLINUX_H := $(BUILD)/vmlinux.h
 CLANG	?= clang
 BPFTOOL	?= bpftool
+# vmlinux.h of a 7.3 kernel embeds tagged structs as anonymous members
+# ("struct foo;" inside a struct, as the kernel itself is built with
+# -fms-extensions); without the flag clang drops those members and warns.
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_x86 \
+	      -fms-extensions -Wno-microsoft-anon-tag \
 	      -I$(BUILD) -I$(TOP)/include
 
 SRCS	:= $(wildcard $(SRC)/*.bpf.c)

@@ -60,6 +60,7 @@ dir=$RDYNPTR_CACHE/kernel-$key
 kdir=$dir/linux
 
 if [ -f "$dir/.built" ]; then
+	[ -f "$dir/.basekey" ] || echo "$basekey" >"$dir/.basekey"
 	echo "$kdir"
 	exit 0
 fi
@@ -119,7 +120,10 @@ if [ ! -f "$dir/.patched" ]; then
 		step "copy the sibling kernel build" "Check the free space under $RDYNPTR_CACHE." \
 			cp -a "$sib/linux" "$kdir"
 		apply_patches "$sib/patches" -R
-		rm -f "$kdir/.config.old"
+		# Same fragments (same base key): keep its configuration, so
+		# that the rebuild is limited to what the patches change.
+		cp "$sib/config-check" "$sib/${frags[0]##*/}" "$dir/"
+		touch "$dir/.configured"
 	else
 		note UNPACK "linux-source-7.3 $srcver -> $kdir"
 		step "unpack the kernel source" "Check the free space under $RDYNPTR_CACHE." \

@@ -14,8 +14,8 @@ say() { echo "vm-init: $*" >/dev/console; }
 finish() {
 	echo "$1" >"$rdynptr_run/status"
 	sync
-	reboot -f
-	sleep 10	# not reached: reboot -f does not return
+	busybox reboot -f
+	sleep 10	# not reached: busybox reboot -f does not return
 }
 
 mount -t proc proc /proc
@@ -24,7 +24,6 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /var/tmp 2>/dev/null
-mount -t tmpfs tmpfs /root 2>/dev/null
 mount -t bpf bpffs /sys/fs/bpf
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
@@ -35,7 +34,7 @@ mount -t tmpfs tmpfs /dev/shm
 
 if [ -z "$rdynptr_run" ] || ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 run "$rdynptr_run"; then
 	say "cannot mount the run directory \"$rdynptr_run\""
-	reboot -f
+	busybox reboot -f
 fi
 . "$rdynptr_run/cmd"
 

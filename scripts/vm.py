@@ -262,6 +262,12 @@ def main():
                     return EXIT_RUNNER
                 f.write("export %s=%s\n" % (name, shquote(value)))
             f.write("RDYNPTR_CMD=%s\n" % shquote(args.cmd or ""))
+        if args.accel == "auto" and accel == "kvm" and not args.shell:
+            status = run(args, rundir, accel, kvm_trial=True)
+            if status is not None:
+                return status
+            print("vm: KVM did not start a guest here; falling back to TCG", file=sys.stderr)
+            accel = "tcg"
         return run(args, rundir, accel)
     finally:
         shutil.rmtree(rundir, ignore_errors=True)
@@ -271,7 +277,10 @@ def shquote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
 
-def run(args, rundir, accel):
+def run(args, rundir, accel, kvm_trial=False):
+    """Boot the guest and return the exit status.  With kvm_trial, return
+    None instead if QEMU dies at once without a console line (KVM present
+    but unusable, e.g. unsupported MSRs under nested virtualization)."""
     cmd = qemu_cmdline(args, rundir, accel)
     if args.shell:
         print("vm: interactive shell; leave with 'exit' (or Ctrl-A x)", file=sys.stderr)
@@ -286,8 +295,19 @@ def run(args, rundir, accel):
 
     print("vm: booting %s (%s, %d cpus, timeout %ds)" % (args.kernel, accel, args.smp,
                                                           args.timeout), file=sys.stderr)
+    stderr = subprocess.PIPE if kvm_trial else None
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            preexec_fn=set_pdeathsig)
+                            stderr=stderr, preexec_fn=set_pdeathsig)
+    if kvm_trial:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        if proc.returncode not in (None, 0) and not proc.stdout.peek(1):
+            return None
+        # KVM works: pass QEMU's own messages on from here.
+        threading.Thread(target=lambda: shutil.copyfileobj(proc.stderr, sys.stderr.buffer),
+                         daemon=True).start()
     console = Console(proc.stdout, sys.stderr)
     console.start()
     done = threading.Event()
