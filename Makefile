@@ -12,7 +12,7 @@
 # Variables: KDIR, FLAVOR, KERNEL_PATCHES, VM_TIMEOUT, FILTER, EXTRA_TESTS,
 # ONLY_EXTRA, V (see scripts/rdynptr.sh).
 
-export KDIR FLAVOR KERNEL_PATCHES VM_TIMEOUT FILTER EXTRA_TESTS ONLY_EXTRA V CMD
+export KDIR FLAVOR KERNEL_PATCHES VM_TIMEOUT FILTER EXTRA_TESTS ONLY_EXTRA V CMD BENCH_ARGS
 
 R := $(CURDIR)/scripts/rdynptr.sh
 
@@ -42,6 +42,9 @@ vmtest:
 hosttest:
 	@$(R) hosttest
 
+bench:
+	@$(R) bench
+
 check: hosttest
 	@$(R) vmtest
 
@@ -49,4 +52,4 @@ clean:
 	rm -rf build
 	git clean -fdqX -- src Kbuild rdynptr.* Module.symvers modules.order .*.cmd 2>/dev/null || true
 
-.PHONY: all module kernel bpf harness vm vmshell vmtest hosttest check clean
+.PHONY: all module kernel bpf harness vm vmshell vmtest hosttest bench check clean

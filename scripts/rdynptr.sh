@@ -12,6 +12,7 @@
 #   vmshell   interactive shell in the guest
 #   vmtest    module + bpf + harness, then run the suites in the guest
 #   hosttest  host-side tests and lints
+#   bench     kfunc cost benchmark in the guest (BENCH_ARGS passes options)
 #
 # Settings (environment, or make variables):
 #   KDIR=DIR          build against this Rust-enabled kernel tree instead
@@ -124,6 +125,24 @@ do_vmtest() {
 		--cmd "${q[*]}"
 }
 
+do_bench() {
+	do_module
+	KDIR=$(kdir)
+	export KDIR
+	inroot make -s -f "$top/scripts/bpf.mk" KDIR="$KDIR" \
+		SRC="$top/tools/bench/progs" OUT="$build/bench"
+	do_harness
+	local q=() a
+	for a in "$cargo_target/release/rdynptr-bench" ${BENCH_ARGS:-} "$build"/bench/*.bpf.o; do
+		q+=("$(printf '%q' "$a")")
+	done
+	rm -rf "$build/bench-out"
+	VM_TIMEOUT=${VM_TIMEOUT:-1800} guest --outdir "$build/bench-out" \
+		--cmd "${q[*]} --json \"\$RDYNPTR_OUT/bench.json\""
+	[ -f "$build/bench-out/bench.json" ] && cp "$build/bench-out/bench.json" "$build/bench.json" &&
+		note BENCH "JSON written to $build/bench.json"
+}
+
 do_hosttest() {
 	note TEST "scripts"
 	inroot "$top/scripts/tests/run.sh"
@@ -153,6 +172,7 @@ vmshell)
 	VM_TIMEOUT=${VM_TIMEOUT:-86400} guest --shell
 	;;
 vmtest) do_vmtest ;;
+bench) do_bench ;;
 hosttest) do_hosttest ;;
 *) die "unknown step $what" ;;
 esac

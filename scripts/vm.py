@@ -233,6 +233,9 @@ def main():
     p.add_argument("--append", help="extra kernel command line")
     p.add_argument("--env", action="append", default=[],
                    help="NAME=VALUE for the guest command (repeatable)")
+    p.add_argument("--outdir",
+                   help="host directory that receives the files the guest writes "
+                        "to $RDYNPTR_OUT")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="full kernel console (loglevel 8)")
     args = p.parse_args()
@@ -244,10 +247,6 @@ def main():
         print("vm: %s not found (run me through scripts/in-root)" % args.qemu,
               file=sys.stderr)
         return EXIT_RUNNER
-
-    accel = args.accel
-    if accel == "auto":
-        accel = "kvm" if kvm_usable() else "tcg"
 
     rundir = tempfile.mkdtemp(prefix="rdynptr-vm.", dir=os.environ.get("RDYNPTR_RUNDIR"))
     try:
@@ -262,15 +261,29 @@ def main():
                     return EXIT_RUNNER
                 f.write("export %s=%s\n" % (name, shquote(value)))
             f.write("RDYNPTR_CMD=%s\n" % shquote(args.cmd or ""))
-        if args.accel == "auto" and accel == "kvm" and not args.shell:
-            status = run(args, rundir, accel, kvm_trial=True)
-            if status is not None:
-                return status
-            print("vm: KVM did not start a guest here; falling back to TCG", file=sys.stderr)
-            accel = "tcg"
-        return run(args, rundir, accel)
+            os.mkdir(os.path.join(rundir, "out"))
+            f.write("export RDYNPTR_OUT=%s\n" % shquote(os.path.join(rundir, "out")))
+        try:
+            return boot(args, rundir)
+        finally:
+            if args.outdir:
+                os.makedirs(args.outdir, exist_ok=True)
+                shutil.copytree(os.path.join(rundir, "out"), args.outdir, dirs_exist_ok=True)
     finally:
         shutil.rmtree(rundir, ignore_errors=True)
+
+
+def boot(args, rundir):
+    accel = args.accel
+    if accel == "auto":
+        accel = "kvm" if kvm_usable() else "tcg"
+    if args.accel == "auto" and accel == "kvm" and not args.shell:
+        status = run(args, rundir, accel, kvm_trial=True)
+        if status is not None:
+            return status
+        print("vm: KVM did not start a guest here; falling back to TCG", file=sys.stderr)
+        accel = "tcg"
+    return run(args, rundir, accel)
 
 
 def shquote(s):
