@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Dynptrs: `struct bpf_dynptr_kern` and safe access to the dynptr
+//! arguments of a kfunc.
+//!
+//! A BPF program's `struct bpf_dynptr` is, for the kernel, a
+//! `struct bpf_dynptr_kern` (include/linux/bpf.h): a data pointer, a `size`
+//! word and an offset. The `size` word packs three things, and the accessors
+//! for them are private to kernel/bpf/helpers.c:
+//!
+//! ```text
+//!  31   30     28 27    24 23                                  0
+//! +----+---------+--------+-------------------------------------+
+//! | RO |  type   | unused |    size: usable bytes of the view   |
+//! +----+---------+--------+-------------------------------------+
+//! ```
+//!
+//! (`DYNPTR_RDONLY_BIT`, `DYNPTR_TYPE_SHIFT`, `DYNPTR_SIZE_MASK`). The view
+//! of a dynptr is the `size` bytes at `offset` in its data. A dynptr with a
+//! NULL data pointer is a null dynptr (`bpf_dynptr_set_null()` zeroes it).
+//! A FILE dynptr (`bpf_dynptr_from_file()`) is the exception: its data
+//! points to private file state holding a 64-bit offset and size that
+//! override the fields above, and that state is shared by all its clones.
+//!
+//! [`Dynptr`] mirrors all this, and the build checks the mirror against the
+//! kernel source (`scripts/gen-kfuncs.py layout`).
+
+use core::marker::PhantomData;
+use core::ptr;
+
+use kernel::{bindings, error::code, ffi};
+
+use crate::kfunc::KfuncArg;
+
+/// The layout of `struct bpf_dynptr_kern`'s `size` word.
+pub mod layout {
+    use kernel::bindings;
+
+    /// `DYNPTR_SIZE_MASK`: the bits of the size.
+    pub const SIZE_MASK: u32 = 0x00ff_ffff;
+    /// `DYNPTR_TYPE_SHIFT`: where the type starts.
+    pub const TYPE_SHIFT: u32 = 28;
+    /// `DYNPTR_RDONLY_BIT`: the read-only bit.
+    pub const RDONLY_BIT: u32 = 1 << 31;
+    /// The number of values of `enum bpf_dynptr_type` the mirror knows.
+    pub const KNOWN_TYPES: usize = 7;
+
+    // The dynptr of a BPF program and the kernel's view of it are the same
+    // 16 bytes, 8-byte aligned.
+    const _: () = {
+        use core::mem::{align_of, size_of};
+        assert!(size_of::<bindings::bpf_dynptr_kern>() == 16);
+        assert!(size_of::<bindings::bpf_dynptr>() == size_of::<bindings::bpf_dynptr_kern>());
+        assert!(align_of::<bindings::bpf_dynptr>() == 8);
+        assert!(align_of::<bindings::bpf_dynptr_kern>() == 8);
+    };
+}
+
+/// The type of a dynptr (`enum bpf_dynptr_type`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DynptrType {
+    /// `BPF_DYNPTR_TYPE_INVALID` (what a null dynptr has).
+    Invalid,
+    /// `BPF_DYNPTR_TYPE_LOCAL`: memory of the program (`bpf_dynptr_from_mem()`).
+    Local,
+    /// `BPF_DYNPTR_TYPE_RINGBUF`: a ring buffer record.
+    Ringbuf,
+    /// `BPF_DYNPTR_TYPE_SKB`: packet data of an skb.
+    Skb,
+    /// `BPF_DYNPTR_TYPE_XDP`: packet data of an xdp_buff.
+    Xdp,
+    /// `BPF_DYNPTR_TYPE_SKB_META`: the metadata area in front of an skb's data.
+    SkbMeta,
+    /// `BPF_DYNPTR_TYPE_FILE`: file contents, with the view in private state.
+    File,
+    /// A value this module does not know (the build rejects kernels with more
+    /// types than the mirror knows, so this does not happen).
+    Unknown(u32),
+}
+
+const _: () =
+    assert!(layout::KNOWN_TYPES == bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_FILE as usize + 1);
+
+impl DynptrType {
+    fn from_raw(raw: u32) -> Self {
+        #[allow(non_upper_case_globals)]
+        match raw {
+            bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_INVALID => Self::Invalid,
+            bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_LOCAL => Self::Local,
+            bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_RINGBUF => Self::Ringbuf,
+            bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_SKB => Self::Skb,
+            bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_XDP => Self::Xdp,
+            bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_SKB_META => Self::SkbMeta,
+            bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_FILE => Self::File,
+            other => Self::Unknown(other),
+        }
+    }
+
+    /// Whether the view (offset and size) of such a dynptr is in
+    /// `struct bpf_dynptr_kern` itself: true for every type but FILE, whose
+    /// view is in file state private to the kernel and shared by its clones.
+    pub fn view_in_dynptr(self) -> bool {
+        !matches!(self, Self::File | Self::Unknown(_))
+    }
+}
+
+/// Why a dynptr operation failed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DynptrError {
+    /// The dynptr is null (`-EINVAL`).
+    Null,
+    /// A length or offset goes beyond the view (`-ERANGE`).
+    OutOfRange,
+    /// The operation needs the view of a dynptr type whose view is not in
+    /// the dynptr: FILE (`-EOPNOTSUPP`).
+    Unsupported,
+}
+
+impl DynptrError {
+    /// The negative errno a kfunc returns for the error.
+    pub fn to_errno(self) -> ffi::c_int {
+        match self {
+            Self::Null => code::EINVAL,
+            Self::OutOfRange => code::ERANGE,
+            Self::Unsupported => code::EOPNOTSUPP,
+        }
+        .to_errno()
+    }
+}
+
+/// A dynptr: a copy of a `struct bpf_dynptr_kern`.
+///
+/// The methods never dereference the data pointer, so any value is safe to
+/// work with.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub struct Dynptr(bindings::bpf_dynptr_kern);
+
+impl Dynptr {
+    /// A null dynptr, as `bpf_dynptr_set_null()` leaves one: all zero.
+    pub const fn null() -> Self {
+        Self(bindings::bpf_dynptr_kern {
+            data: ptr::null_mut(),
+            size: 0,
+            offset: 0,
+        })
+    }
+
+    /// Whether the dynptr is null.
+    pub fn is_null(&self) -> bool {
+        self.0.data.is_null()
+    }
+
+    /// The dynptr's type.
+    pub fn dynptr_type(&self) -> DynptrType {
+        DynptrType::from_raw((self.0.size & !layout::RDONLY_BIT) >> layout::TYPE_SHIFT)
+    }
+
+    /// Whether the dynptr's read-only bit is set (a null dynptr has none).
+    pub fn is_rdonly(&self) -> bool {
+        self.0.size & layout::RDONLY_BIT != 0
+    }
+
+    /// Checks that the view of the dynptr can be read and changed here.
+    fn check_view(&self) -> Result<(), DynptrError> {
+        if self.is_null() {
+            Err(DynptrError::Null)
+        } else if !self.dynptr_type().view_in_dynptr() {
+            Err(DynptrError::Unsupported)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The number of usable bytes of the view.
+    pub fn size(&self) -> Result<u64, DynptrError> {
+        self.check_view()?;
+        Ok(u64::from(self.0.size & layout::SIZE_MASK))
+    }
+
+    /// The offset of the view in the dynptr's data.
+    pub fn offset(&self) -> Result<u64, DynptrError> {
+        self.check_view()?;
+        Ok(u64::from(self.0.offset))
+    }
+
+    /// Replaces the size of the view, keeping the type and read-only bits
+    /// (and the unused ones) as they are. `size` is at most the current size.
+    fn set_size(&mut self, size: u32) {
+        self.0.size = (self.0.size & !layout::SIZE_MASK) | (size & layout::SIZE_MASK);
+    }
+
+    /// Shrinks the view by `len` bytes at its end. On error the dynptr is
+    /// unchanged.
+    pub fn trim(&mut self, len: u64) -> Result<(), DynptrError> {
+        let size = self.size()?;
+        let new_size = size.checked_sub(len).ok_or(DynptrError::OutOfRange)?;
+        // `new_size <= size`, which fits in the 24 size bits.
+        self.set_size(new_size as u32);
+        Ok(())
+    }
+
+    /// Moves the start of the view `len` bytes forward (the end stays). On
+    /// error the dynptr is unchanged.
+    pub fn advance(&mut self, len: u64) -> Result<(), DynptrError> {
+        let size = self.size()?;
+        let new_size = size.checked_sub(len).ok_or(DynptrError::OutOfRange)?;
+        // `len <= size`, which fits in the 24 size bits. The view lies in
+        // the data, whose size fits a `u32`, so the sum cannot overflow; if
+        // it did, the view would be out of range.
+        let new_offset = self
+            .0
+            .offset
+            .checked_add(len as u32)
+            .ok_or(DynptrError::OutOfRange)?;
+        self.0.offset = new_offset;
+        self.set_size(new_size as u32);
+        Ok(())
+    }
+
+    /// A clone of the dynptr, advanced by `offset` bytes.
+    ///
+    /// The clone has the same data, type and read-only bit. A FILE dynptr can
+    /// only be cloned as it is (`offset` 0, exactly what `bpf_dynptr_clone()`
+    /// does): its view is in file state that the clone shares.
+    pub fn clone_at(&self, offset: u64) -> Result<Self, DynptrError> {
+        if self.is_null() {
+            return Err(DynptrError::Null);
+        }
+        if offset == 0 && self.dynptr_type() == DynptrType::File {
+            return Ok(*self);
+        }
+        let mut clone = *self;
+        clone.advance(offset)?;
+        Ok(clone)
+    }
+}
+
+/// A `const struct bpf_dynptr *` argument of a kfunc: an initialized dynptr
+/// the kfunc may only read.
+///
+/// Dynptr arguments are handles to the program's dynptr, not Rust
+/// references: the verifier lets two arguments be the same dynptr (a clone
+/// may overwrite its parent), so the handles only copy the dynptr in and out
+/// ([`DynptrRef::get`], [`DynptrMut::set`]) and never hold a reference to it.
+pub struct DynptrRef<'a> {
+    ptr: *const bindings::bpf_dynptr_kern,
+    _call: PhantomData<&'a bindings::bpf_dynptr_kern>,
+}
+
+impl DynptrRef<'_> {
+    /// Reads the dynptr.
+    pub fn get(&self) -> Dynptr {
+        // SAFETY: `ptr` is valid for reads during the kfunc call and properly
+        // aligned (see `from_abi`), and any bytes are a valid
+        // `bpf_dynptr_kern` (a pointer and two integers).
+        Dynptr(unsafe { ptr::read(self.ptr) })
+    }
+}
+
+// SAFETY: For a `const struct bpf_dynptr *` argument, the verifier passes a
+// pointer to an initialized dynptr: a 16-byte, 8-byte aligned stack slot of
+// the program (or the kernel's `const` dynptr given to a callback). It stays
+// valid and is not accessed by anything else while the kfunc runs (the
+// program waits for the call).
+unsafe impl KfuncArg for DynptrRef<'_> {
+    type Abi = *const bindings::bpf_dynptr;
+
+    unsafe fn from_abi(abi: Self::Abi) -> Self {
+        Self {
+            ptr: abi.cast(),
+            _call: PhantomData,
+        }
+    }
+}
+
+/// A `struct bpf_dynptr *` argument of a kfunc: an initialized dynptr the
+/// kfunc may read and write (for example to change its view).
+///
+/// Like [`DynptrRef`], a handle to the program's dynptr.
+pub struct DynptrMut<'a> {
+    ptr: *mut bindings::bpf_dynptr_kern,
+    _call: PhantomData<&'a mut bindings::bpf_dynptr_kern>,
+}
+
+impl DynptrMut<'_> {
+    /// Reads the dynptr.
+    pub fn get(&self) -> Dynptr {
+        // SAFETY: `ptr` is valid for reads during the kfunc call and properly
+        // aligned (see `from_abi`), and any bytes are a valid
+        // `bpf_dynptr_kern`.
+        Dynptr(unsafe { ptr::read(self.ptr) })
+    }
+
+    /// Writes the dynptr.
+    pub fn set(&self, dynptr: Dynptr) {
+        // SAFETY: `ptr` is valid for writes during the kfunc call and properly
+        // aligned (see `from_abi`).
+        unsafe { ptr::write(self.ptr, dynptr.0) }
+    }
+
+    /// Applies `f` to a copy of the dynptr and writes the copy back if `f`
+    /// succeeds; on error the dynptr stays as it was.
+    pub fn update<E>(&self, f: impl FnOnce(&mut Dynptr) -> Result<(), E>) -> Result<(), E> {
+        let mut dynptr = self.get();
+        f(&mut dynptr)?;
+        self.set(dynptr);
+        Ok(())
+    }
+}
+
+// SAFETY: For a `struct bpf_dynptr *` argument without `__uninit`, the
+// verifier passes a pointer to an initialized dynptr in a 16-byte, 8-byte
+// aligned stack slot of the program (never the kernel's `const` dynptrs). It
+// stays valid and is not accessed by anything else while the kfunc runs.
+unsafe impl KfuncArg for DynptrMut<'_> {
+    type Abi = *mut bindings::bpf_dynptr;
+
+    unsafe fn from_abi(abi: Self::Abi) -> Self {
+        Self {
+            ptr: abi.cast(),
+            _call: PhantomData,
+        }
+    }
+}
+
+/// A `struct bpf_dynptr *name__uninit` argument of a kfunc: a dynptr the
+/// kfunc must initialize (its previous contents are meaningless).
+///
+/// Like [`DynptrRef`], a handle to the program's dynptr.
+pub struct DynptrUninit<'a> {
+    ptr: *mut bindings::bpf_dynptr_kern,
+    _call: PhantomData<&'a mut bindings::bpf_dynptr_kern>,
+}
+
+impl DynptrUninit<'_> {
+    /// Initializes the dynptr.
+    pub fn init(self, dynptr: Dynptr) {
+        // SAFETY: `ptr` is valid for writes during the kfunc call and properly
+        // aligned (see `from_abi`).
+        unsafe { ptr::write(self.ptr, dynptr.0) }
+    }
+}
+
+// SAFETY: For a `struct bpf_dynptr *` argument with `__uninit`, the verifier
+// passes a pointer to a 16-byte, 8-byte aligned stack slot of the program
+// that the kfunc is to initialize. It stays valid and is not accessed by
+// anything else while the kfunc runs.
+unsafe impl KfuncArg for DynptrUninit<'_> {
+    type Abi = *mut bindings::bpf_dynptr;
+
+    unsafe fn from_abi(abi: Self::Abi) -> Self {
+        Self {
+            ptr: abi.cast(),
+            _call: PhantomData,
+        }
+    }
+}
