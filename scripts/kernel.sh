@@ -3,7 +3,7 @@
 #
 # Build (once) the rdynptr test kernel and print its build directory.
 #
-# usage: scripts/kernel.sh [--flavor NAME] [--patches DIR|none]
+# usage: scripts/kernel.sh [--flavor NAME] [--patches DIR|none] [--print-dir]
 #
 # linux-source-7.3 from the toolchain root, with the patches of DIR
 # (default scripts/patches/) applied in order, configured as tinyconfig +
@@ -17,14 +17,20 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-KERNEL_FORMAT=1
+# Parsed whole before it runs, so that editing this file cannot derail
+# a run in progress.
+main() {
+
+KERNEL_FORMAT=2
 flavor=default
+print_dir=
 patchdir=$RDYNPTR_TOP/scripts/patches
 while [ $# -gt 0 ]; do
 	case $1 in
 	--flavor) flavor=$2; shift 2 ;;
 	--patches) patchdir=$2; shift 2 ;;
-	*) die "usage: $0 [--flavor NAME] [--patches DIR|none]" ;;
+	--print-dir) print_dir=1; shift ;;
+	*) die "usage: $0 [--flavor NAME] [--patches DIR|none] [--print-dir]" ;;
 	esac
 done
 
@@ -48,7 +54,11 @@ srcver=$(sed -n 's/^linux-source-7.3 //p' "$root/.rdynptr-root-complete")
 [ -n "$srcver" ] && [ -f "$root$tarball" ] || die "linux-source-7.3 is missing from the toolchain root $root"
 
 base_inputs() {
-	echo "format=$KERNEL_FORMAT root=${root##*/} source=$srcver"
+	echo "format=$KERNEL_FORMAT source=$srcver"
+	# The tools that shape the kernel image and its Rust metadata (not
+	# the whole root: adding an unrelated package must not rebuild it).
+	grep -E '^(rustc|rust-src|bindgen|clang-19|llvm-19|lld-19|dwarves|libelf-dev|libssl-dev|make|bison|flex|bc) ' \
+		"$root/.rdynptr-root-complete"
 	for f in "${frags[@]}"; do echo "fragment ${f##*/}"; cat "$f"; done
 }
 basekey=$(base_inputs | cache_key)
@@ -58,6 +68,11 @@ key=$({
 } | cache_key)
 dir=$RDYNPTR_CACHE/kernel-$key
 kdir=$dir/linux
+
+if [ -n "$print_dir" ]; then	# where the build is (or would be), and stop
+	echo "$dir"
+	exit 0
+fi
 
 if [ -f "$dir/.built" ]; then
 	[ -f "$dir/.basekey" ] || echo "$basekey" >"$dir/.basekey"
@@ -165,3 +180,6 @@ done
 note BUILD "kernel done in $((SECONDS - start)) s"
 touch "$dir/.built"
 echo "$kdir"
+}
+
+main "$@"; exit

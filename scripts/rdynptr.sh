@@ -26,6 +26,10 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+# Parsed whole before it runs, so that editing this file cannot derail
+# a run in progress.
+main() {
+
 top=$RDYNPTR_TOP
 build=$top/build
 cargo_target=$build/cargo
@@ -75,9 +79,11 @@ do_bpf() {
 	fi
 }
 
-cargo_in_root() {
+cargo_in_root() {	# cargo_in_root SUBCOMMAND [ARGS...] (the manifest goes before a "--")
+	local sub=$1
+	shift
 	inroot env CARGO_HOME="$RDYNPTR_CACHE/cargo" CARGO_TARGET_DIR="$cargo_target" \
-		cargo "$@" --manifest-path "$top/tools/Cargo.toml"
+		cargo "$sub" --manifest-path "$top/tools/Cargo.toml" "$@"
 }
 
 do_harness() {
@@ -110,6 +116,8 @@ do_vmtest() {
 		for f in "$build"/selftests/*.bpf.o; do
 			[ -e "$f" ] && objs+=("$f")
 		done
+	else
+		args+=(--no-module-tests)
 	fi
 	if [ -n "${EXTRA_TESTS:-}" ]; then
 		for f in "$build"/extra/*.bpf.o; do
@@ -121,8 +129,11 @@ do_vmtest() {
 	for a in "$harness" ${args[@]+"${args[@]}"} "${objs[@]}"; do
 		q+=("$(printf '%q' "$a")")
 	done
+	# The guest writes the JSON report to $RDYNPTR_OUT; the runner copies
+	# it out to build/vmtest/ when the guest is done.
+	rm -rf "$build/vmtest"
 	VM_TIMEOUT=${VM_TIMEOUT:-1200} guest --env RDYNPTR_SELFTESTS_DIR="$build/selftests" \
-		--cmd "${q[*]}"
+		--outdir "$build/vmtest" --cmd "${q[*]} --json \"\$RDYNPTR_OUT/vmtest.json\""
 }
 
 do_bench() {
@@ -176,3 +187,6 @@ bench) do_bench ;;
 hosttest) do_hosttest ;;
 *) die "unknown step $what" ;;
 esac
+}
+
+main "$@"; exit

@@ -14,6 +14,10 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+# Parsed whole before it runs, so that editing this file cannot derail
+# a run in progress.
+main() {
+
 ROOT_FORMAT=1
 SUITE=trixie
 MIRROR=${RDYNPTR_MIRROR:-http://deb.debian.org/debian}
@@ -112,3 +116,6 @@ mv "$tmp" "$root"
 trap - EXIT
 note ROOT "ready"
 echo "$root"
+}
+
+main "$@"; exit

@@ -32,6 +32,8 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts 2>/dev/null
 mount -t tmpfs tmpfs /dev/shm
 
+say "started"
+
 if [ -z "$rdynptr_run" ] || ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 run "$rdynptr_run"; then
 	say "cannot mount the run directory \"$rdynptr_run\""
 	busybox reboot -f

@@ -23,6 +23,7 @@ Exit status: the command's own, unless the run failed as a whole:
 import argparse
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -36,6 +37,8 @@ EXIT_KERNEL_REPORT = 251    # WARNING, sanitizer, lockdep, kmemleak... report
 EXIT_TIMEOUT = 252          # the guest ran past --timeout and was killed
 EXIT_NO_STATUS = 253        # the guest stopped without reporting a status
 EXIT_RUNNER = 254           # the runner itself failed (bad arguments, QEMU)
+
+KVM_TRIAL_SECONDS = 20      # a KVM guest that prints nothing by then is stuck
 
 __doc__ += """
   %d  the kernel crashed (panic, Oops, BUG)
@@ -312,11 +315,12 @@ def run(args, rundir, accel, kvm_trial=False):
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=stderr, preexec_fn=set_pdeathsig)
     if kvm_trial:
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        if proc.returncode not in (None, 0) and not proc.stdout.peek(1):
+        # KVM can be present and still unusable (nested virtualization):
+        # QEMU then dies at once, or the guest never prints a line.  The
+        # guest's init prints one as soon as it starts.
+        ready = select.select([proc.stdout], [], [], KVM_TRIAL_SECONDS)[0]
+        if not ready or not proc.stdout.peek(1):    # nothing, or EOF
+            kill(proc)
             return None
         # KVM works: pass QEMU's own messages on from here.
         threading.Thread(target=lambda: shutil.copyfileobj(proc.stderr, sys.stderr.buffer),

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Test annotations for BPF programs run by rdynptr-test (tools/harness).
+ *
+ * The names and meanings follow the kernel's selftests
+ * (tools/testing/selftests/bpf/progs/bpf_misc.h), so tests can move
+ * between the two.  Every annotation is a BTF declaration tag
+ * "comment:<counter>:<tag>" on the program's function; the counter keeps
+ * the source order, which matters for __msg.  See Documentation/harness.rst
+ * for the full contract: which programs are tests, test-run inputs,
+ * SKIP rules and the output format.
+ *
+ *	SEC("?tc")
+ *	__description("trim past the end fails")
+ *	__success __retval(-ERANGE)
+ *	int trim_too_far(struct __sk_buff *skb) { ... }
+ *
+ *	SEC("?tc")
+ *	__failure __msg("Expected an initialized dynptr")
+ *	int use_uninit(struct __sk_buff *skb) { ... }
+ */
+#ifndef _RDYNPTR_BPF_TEST_H
+#define _RDYNPTR_BPF_TEST_H
+
+#define __rdynptr_str(x)	#x
+#define __rdynptr_xstr(x)	__rdynptr_str(x)
+
+#define __test_tag(tag)							\
+	__attribute__((btf_decl_tag("comment:"				\
+				    __rdynptr_xstr(__COUNTER__) ":" tag)))
+
+/* Expected load result; the last of the two wins, the default is success. */
+#define __success		__test_tag("test_expect_success")
+#define __failure		__test_tag("test_expect_failure")
+
+/*
+ * Text that must appear in the verifier log.  Repeatable: all texts must
+ * appear, in this order, each after the end of the previous match.  Parts
+ * in "{{" "}}" are regular expressions: __msg("R{{[0-9]}} invalid mem").
+ */
+#define __msg(msg)		__test_tag("test_expect_msg=" msg)
+/* Text that must not appear between the neighbouring __msg matches. */
+#define __not_msg(msg)		__test_tag("test_expect_not_msg=" msg)
+
+/*
+ * Run the loaded program once with BPF_PROG_TEST_RUN and compare its
+ * return value: a decimal or 0x-hex number (negative allowed), -ENAME for
+ * the errno names listed in Documentation/harness.rst, _INT_MIN, or
+ * POINTER_VALUE (any value).
+ */
+#define __retval(val)		__test_tag("test_retval=" __rdynptr_xstr(val))
+
+#define __description(desc)	__test_tag("test_description=" desc)
+#define __log_level(lvl)	__test_tag("test_log_level=" #lvl)
+
+/* BPF_F_* program load flag (name or number); "!NAME" clears it. */
+#define __flag(flag)		__test_tag("test_prog_flags=" #flag)
+
+/*
+ * Not a test itself: loaded together with every test of the same object
+ * (for example a program that other programs tail-call into).
+ */
+#define __auxiliary		__test_tag("test_auxiliary")
+
+/* Run only on these architectures (repeatable), SKIP elsewhere. */
+#define __arch(arch)		__test_tag("test_arch=" arch)
+#define __arch_x86_64		__arch("X86_64")
+#define __arch_arm64		__arch("ARM64")
+#define __arch_riscv64		__arch("RISCV64")
+#define __arch_s390x		__arch("s390x")
+#define __arch_loongarch	__arch("LOONGARCH")
+
+/* Run only if the BPF JIT is enabled / disabled, SKIP otherwise. */
+#define __load_if_JITed()	__test_tag("load_mode=jited")
+#define __load_if_no_JITed()	__test_tag("load_mode=no_jited")
+
+/*
+ * rdynptr extension: SKIP the test, with the name in the reason, unless the
+ * running kernel's BTF (vmlinux or a module) has the kfunc.  Only needed
+ * for kfuncs the program does not call directly: a program that calls an
+ * extern __ksym kfunc the kernel lacks is skipped automatically.
+ */
+#define __needs_kfunc(name)	__test_tag("test_needs_kfunc=" name)
+
+/* Values understood by __retval(). */
+#define POINTER_VALUE		0xbadcafe
+#define TEST_DATA_LEN		64
+
+/*
+ * The test packet given to skb and XDP programs by BPF_PROG_TEST_RUN
+ * (built by tools/harness/src/packet.rs; a host test keeps both in sync):
+ * Ethernet + IPv4 + TCP + payload, TEST_DATA_LEN bytes in all.
+ */
+#define RDYNPTR_TEST_PKT_LEN		TEST_DATA_LEN
+#define RDYNPTR_TEST_PKT_ETH_LEN	14
+#define RDYNPTR_TEST_PKT_IP_LEN		20
+#define RDYNPTR_TEST_PKT_TCP_LEN	20
+#define RDYNPTR_TEST_PKT_PAYLOAD_OFF	54
+#define RDYNPTR_TEST_PKT_PAYLOAD_LEN	10
+#define RDYNPTR_TEST_PKT_SADDR		0x0a000001	/* 10.0.0.1 */
+#define RDYNPTR_TEST_PKT_DADDR		0x0a000002	/* 10.0.0.2 */
+#define RDYNPTR_TEST_PKT_SPORT		40000
+#define RDYNPTR_TEST_PKT_DPORT		8080
+#define RDYNPTR_TEST_PKT_PAYLOAD	"rdynptr-ok"
+
+/* Errno values (vmlinux.h has no macros); redefinitions are identical. */
+#ifndef EPERM
+#define EPERM		1
+#endif
+#ifndef ENOENT
+#define ENOENT		2
+#endif
+#ifndef E2BIG
+#define E2BIG		7
+#endif
+#ifndef EAGAIN
+#define EAGAIN		11
+#endif
+#ifndef ENOMEM
+#define ENOMEM		12
+#endif
+#ifndef EFAULT
+#define EFAULT		14
+#endif
+#ifndef EBUSY
+#define EBUSY		16
+#endif
+#ifndef EEXIST
+#define EEXIST		17
+#endif
+#ifndef EINVAL
+#define EINVAL		22
+#endif
+#ifndef ENOSPC
+#define ENOSPC		28
+#endif
+#ifndef ERANGE
+#define ERANGE		34
+#endif
+#ifndef EOPNOTSUPP
+#define EOPNOTSUPP	95
+#endif
+#ifndef ENOTSUPP
+#define ENOTSUPP	524
+#endif
+
+/* Helpers for inline-assembly tests, as in bpf_misc.h. */
+#ifndef __naked
+#define __naked __attribute__((naked))
+#endif
+#ifndef __clobber_all
+#define __clobber_all "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "memory"
+#endif
+#ifndef __clobber_common
+#define __clobber_common "r0", "r1", "r2", "r3", "r4", "r5", "memory"
+#endif
+#ifndef __imm
+#define __imm(name) [name]"i"(name)
+#endif
+#ifndef __imm_const
+#define __imm_const(name, expr) [name]"i"(expr)
+#endif
+#ifndef __imm_addr
+#define __imm_addr(name) [name]"i"(&name)
+#endif
+#ifndef __imm_ptr
+#define __imm_ptr(name) [name]"r"(&name)
+#endif
+
+#endif /* _RDYNPTR_BPF_TEST_H */

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+//! What the running kernel provides: kfuncs (FUNC entries in the BTF of
+//! vmlinux and of loaded modules under /sys/kernel/btf), program types and
+//! the JIT.
+
+use libbpf_rs::btf::types::Func;
+use libbpf_rs::btf::Btf;
+use libbpf_rs::libbpf_sys as sys;
+use libbpf_rs::{AsRawLibbpf, ProgramType};
+use std::collections::HashMap;
+use std::ffi::{CStr, CString};
+use std::path::Path;
+use std::ptr::NonNull;
+
+pub const SYSFS_BTF: &str = "/sys/kernel/btf";
+
+/// The split BTF of one kernel module, on top of vmlinux's BTF.
+///
+/// libbpf-rs's `Btf` cannot parse split BTF, so this owns the libbpf object
+/// itself.  Invariant: `ptr` came from `btf__parse_split` and is freed only
+/// by `Drop`; the base BTF it points into outlives it (both live in
+/// [`KernelBtf`], which drops `modules` before `vmlinux`).
+struct ModuleBtf {
+    name: String,
+    ptr: NonNull<sys::btf>,
+}
+
+impl ModuleBtf {
+    fn parse(path: &Path, base: &Btf<'static>) -> Result<ModuleBtf, String> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let cpath = CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| format!("bad path {}", path.display()))?;
+        // SAFETY: `cpath` is a valid C string and the base pointer is a
+        // live BTF object owned by `base`.  libbpf 1.x returns a new object
+        // or NULL with errno set.
+        let raw =
+            unsafe { sys::btf__parse_split(cpath.as_ptr(), base.as_libbpf_object().as_ptr()) };
+        let err = std::io::Error::last_os_error();
+        NonNull::new(raw)
+            .map(|ptr| ModuleBtf { name, ptr })
+            .ok_or_else(|| format!("cannot parse {}: {err}", path.display()))
+    }
+
+    /// Type ids of this module's own types (the base's come first).
+    fn own_ids(&self, base_cnt: u32) -> std::ops::Range<u32> {
+        // SAFETY: `ptr` is a valid BTF object (type invariant).
+        let cnt = unsafe { sys::btf__type_cnt(self.ptr.as_ptr()) };
+        base_cnt..cnt
+    }
+
+    /// Name of type `id` if it is a FUNC.
+    fn func_name(&self, id: u32) -> Option<String> {
+        // SAFETY: `ptr` is valid; `id` is below btf__type_cnt (callers
+        // iterate `own_ids`), for which libbpf returns a valid pointer.
+        let t = unsafe { sys::btf__type_by_id(self.ptr.as_ptr(), id) };
+        if t.is_null() {
+            return None;
+        }
+        // SAFETY: non-null type pointers from libbpf point to a btf_type
+        // inside the BTF data, valid as long as the BTF object.
+        let (info, name_off) = unsafe { ((*t).info, (*t).name_off) };
+        if (info >> 24) & 0x1f != sys::BTF_KIND_FUNC {
+            return None;
+        }
+        // SAFETY: `ptr` is valid; libbpf returns NULL or a NUL-terminated
+        // string inside the BTF string section.
+        let name = unsafe { sys::btf__name_by_offset(self.ptr.as_ptr(), name_off) };
+        if name.is_null() {
+            return None;
+        }
+        // SAFETY: see above, a valid C string living as long as the BTF.
+        Some(
+            unsafe { CStr::from_ptr(name) }
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
+}
+
+impl Drop for ModuleBtf {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from btf__parse_split and is freed only here.
+        unsafe { sys::btf__free(self.ptr.as_ptr()) };
+    }
+}
+
+/// Snapshot of the kernel's BTF: vmlinux plus every loaded module.
+pub struct KernelBtf {
+    // Field order matters: modules must be dropped before their base.
+    modules: Vec<ModuleBtf>,
+    module_funcs: HashMap<String, String>,
+    vmlinux: Option<Btf<'static>>,
+    vmlinux_error: Option<String>,
+    base_cnt: u32,
+    pub warnings: Vec<String>,
+}
+
+impl KernelBtf {
+    pub fn load() -> KernelBtf {
+        let mut kb = KernelBtf {
+            modules: Vec::new(),
+            module_funcs: HashMap::new(),
+            vmlinux: None,
+            vmlinux_error: None,
+            base_cnt: 0,
+            warnings: Vec::new(),
+        };
+        let vmlinux = match Btf::from_vmlinux() {
+            Ok(b) => b,
+            Err(e) => {
+                kb.vmlinux_error = Some(format!("the kernel has no usable BTF: {e}"));
+                return kb;
+            }
+        };
+        kb.base_cnt = u32::try_from(vmlinux.len()).unwrap_or(u32::MAX);
+        let mut entries: Vec<_> = match std::fs::read_dir(SYSFS_BTF) {
+            Ok(d) => d.flatten().map(|e| e.path()).collect(),
+            Err(e) => {
+                kb.warnings.push(format!("cannot list {SYSFS_BTF}: {e}"));
+                Vec::new()
+            }
+        };
+        entries.sort();
+        for path in entries {
+            if path.file_name().is_some_and(|n| n == "vmlinux") {
+                continue;
+            }
+            match ModuleBtf::parse(&path, &vmlinux) {
+                Ok(m) => kb.modules.push(m),
+                Err(e) => kb.warnings.push(e),
+            }
+        }
+        for m in &kb.modules {
+            for id in m.own_ids(kb.base_cnt) {
+                if let Some(name) = m.func_name(id) {
+                    kb.module_funcs
+                        .entry(name)
+                        .or_insert_with(|| m.name.clone());
+                }
+            }
+        }
+        kb.vmlinux = Some(vmlinux);
+        kb
+    }
+
+    /// Why kfunc lookups cannot be done at all, if they cannot.
+    pub fn unavailable(&self) -> Option<&str> {
+        self.vmlinux_error.as_deref()
+    }
+
+    /// Where the kernel defines FUNC `name`: "vmlinux" or a module name.
+    pub fn find_func(&self, name: &str) -> Option<String> {
+        if let Some(v) = &self.vmlinux {
+            if v.type_by_name::<Func<'_>>(name).is_some() {
+                return Some("vmlinux".to_string());
+            }
+        }
+        self.module_funcs.get(name).cloned()
+    }
+
+    pub fn has_func(&self, name: &str) -> bool {
+        self.find_func(name).is_some()
+    }
+
+    /// FUNC names of module `module` that start with `prefix`, sorted.
+    pub fn module_funcs_with_prefix(&self, module: &str, prefix: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .module_funcs
+            .iter()
+            .filter(|(n, m)| m.as_str() == module && n.starts_with(prefix))
+            .map(|(n, _)| n.clone())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// libbpf's name of a program type ("sched_cls", "xdp", ...).
+pub fn prog_type_name(t: ProgramType) -> String {
+    // SAFETY: libbpf_bpf_prog_type_str accepts any value and returns NULL
+    // or a static C string.
+    let s = unsafe { sys::libbpf_bpf_prog_type_str(t as u32) };
+    if s.is_null() {
+        return format!("{t:?}");
+    }
+    // SAFETY: non-null results are static NUL-terminated strings.
+    unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned()
+}
+
+/// Cached answers to "does the kernel support program type X".
+#[derive(Default)]
+pub struct ProgTypeSupport {
+    cache: HashMap<u32, Option<bool>>,
+}
+
+impl ProgTypeSupport {
+    /// Some(false) only when libbpf's probe says the type is unsupported;
+    /// None when the probe could not tell.
+    pub fn supported(&mut self, t: ProgramType) -> Option<bool> {
+        *self
+            .cache
+            .entry(t as u32)
+            .or_insert_with(|| t.is_supported().ok())
+    }
+}
+
+/// Does the kernel accept program load flag `flag`?  Loads a trivial
+/// socket filter ("r0 = 0; exit") with it.
+pub fn prog_flag_supported(flag: u32) -> bool {
+    let insns = [
+        sys::bpf_insn {
+            code: 0xb7, // BPF_ALU64 | BPF_MOV | BPF_K: r0 = 0
+            ..Default::default()
+        },
+        sys::bpf_insn {
+            code: 0x95, // BPF_JMP | BPF_EXIT
+            ..Default::default()
+        },
+    ];
+    let mut opts = sys::bpf_prog_load_opts {
+        sz: std::mem::size_of::<sys::bpf_prog_load_opts>() as _,
+        prog_flags: flag,
+        ..Default::default()
+    };
+    // SAFETY: the license is a NUL-terminated string, `insns` holds
+    // `insns.len()` instructions and `opts` is a properly sized options
+    // struct; all outlive the call, which does not keep them.
+    let fd = unsafe {
+        sys::bpf_prog_load(
+            sys::BPF_PROG_TYPE_SOCKET_FILTER,
+            std::ptr::null(),
+            c"GPL".as_ptr(),
+            insns.as_ptr(),
+            insns.len() as _,
+            &mut opts,
+        )
+    };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: `fd` is a file descriptor the call above just opened and
+    // nothing else owns.
+    drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+    true
+}
+
+/// Program flags the kernel's selftests set on every test program when
+/// the kernel supports them: BPF_F_TEST_RND_HI32 (random upper halves
+/// after 32-bit operations where the JIT needs zero extension) and
+/// BPF_F_TEST_REG_INVARIANTS (register bound invariant violations are
+/// errors, not silently fixed).
+pub fn testing_prog_flags() -> u32 {
+    [sys::BPF_F_TEST_RND_HI32, sys::BPF_F_TEST_REG_INVARIANTS]
+        .into_iter()
+        .filter(|&f| prog_flag_supported(f))
+        .fold(0, |acc, f| acc | f)
+}
+
+/// Is the BPF JIT enabled?
+pub fn jit_enabled() -> bool {
+    std::fs::read_to_string("/proc/sys/net/core/bpf_jit_enable")
+        .map(|s| s.trim() != "0")
+        .unwrap_or(false)
+}
+
+/// The running kernel's release, for reports.
+pub fn release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".to_string())
+}

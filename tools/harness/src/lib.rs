@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The rdynptr BPF test harness: reading annotated BPF objects, running
+//! their programs, and reporting KTAP.  The binary is `rdynptr-test`
+//! (src/main.rs); see Documentation/harness.rst.
+
+pub mod elfscan;
+pub mod filter;
+pub mod kernel;
+pub mod ktap;
+pub mod libbpflog;
+pub mod logmatch;
+pub mod module_tests;
+pub mod objects;
+pub mod packet;
+pub mod report;
+pub mod runner;
+pub mod spec;

@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+//! rdynptr-test: runs annotated BPF test programs (kselftest style) and the
+//! rdynptr module lifecycle tests, and reports KTAP.
+//!
+//! See Documentation/harness.rst.
+
+use clap::Parser;
+use rdynptr_harness::filter::Filter;
+use rdynptr_harness::ktap::{Ktap, Outcome};
+use rdynptr_harness::module_tests::{self, ModuleTests};
+use rdynptr_harness::objects::{self, ObjectInfo};
+use rdynptr_harness::report::{Report, TestRecord};
+use rdynptr_harness::runner::{Env, TestReport};
+use rdynptr_harness::{kernel, libbpflog, spec};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Objects named <this>*.bpf.o in the selftests directory are loaded by
+/// the module tests.
+const KFUNC_OBJECT_PREFIX: &str = "kfunc_calls";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rdynptr-test",
+    version,
+    about = "Run annotated BPF test programs and the rdynptr module tests; report KTAP",
+    after_help = "Without OBJECT arguments, runs every *.bpf.o of the built-in suites \
+                  ($RDYNPTR_SELFTESTS_DIR, else <binary dir>/../../selftests).\n\
+                  Exit status: 0 if no test failed, 1 if one did, 2 on usage errors."
+)]
+struct Cli {
+    /// BPF object files, or directories whose *.bpf.o to run.
+    #[arg(value_name = "OBJECT")]
+    objects: Vec<PathBuf>,
+
+    /// Run only tests whose name or description matches: a substring, or a
+    /// glob (*, ?, [..]) matching the whole name.  Repeatable.
+    #[arg(short, long = "filter", value_name = "PAT")]
+    filter: Vec<String>,
+
+    /// List the selected tests instead of running them.
+    #[arg(short, long)]
+    list: bool,
+
+    /// Also write a JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+
+    /// Show the verifier log (and libbpf messages) of every test.
+    #[arg(short, long)]
+    verbose: bool,
+
+    /// Verifier log level for every test, overriding __log_level.
+    #[arg(long, value_name = "N")]
+    log_level: Option<u32>,
+
+    /// Directory of the built-in suites.
+    #[arg(long, env = "RDYNPTR_SELFTESTS_DIR", value_name = "DIR")]
+    selftests_dir: Option<PathBuf>,
+
+    /// rdynptr.ko: enables the module lifecycle tests (module/...).
+    #[arg(long = "module", env = "RDYNPTR_KO", value_name = "FILE")]
+    module: Option<PathBuf>,
+
+    /// Objects whose programs call the module's kfuncs, for the module
+    /// tests (repeatable, or comma-separated) [default: every
+    /// kfunc_calls*.bpf.o of the selftests directory].
+    #[arg(
+        long,
+        env = "RDYNPTR_KFUNC_OBJ",
+        value_name = "FILE",
+        value_delimiter = ','
+    )]
+    kfunc_object: Vec<PathBuf>,
+
+    /// Number of load/unload cycles of module/load_unload_cycles.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    module_cycles: usize,
+
+    /// Do not run the module tests even if RDYNPTR_KO is set.
+    #[arg(long)]
+    no_module_tests: bool,
+}
+
+/// What one planned test is.
+enum Kind {
+    Bpf {
+        obj: usize,
+        prog: usize,
+    },
+    /// An object that cannot be read: one failing test.
+    Broken(String),
+    Module(&'static str),
+}
+
+struct Planned {
+    name: String,
+    description: Option<String>,
+    kind: Kind,
+}
+
+fn selftests_dir(cli: &Cli) -> PathBuf {
+    if let Some(d) = cli
+        .selftests_dir
+        .as_ref()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        return d.clone();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("../../selftests")))
+        .unwrap_or_else(|| PathBuf::from("build/selftests"))
+}
+
+/// *.bpf.o files of `dir`, sorted.
+fn objects_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".bpf.o"))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+fn object_paths(cli: &Cli) -> Result<Vec<PathBuf>, String> {
+    if cli.objects.is_empty() {
+        let dir = selftests_dir(cli);
+        return objects_in(&dir)
+            .map_err(|e| format!("cannot list the built-in suites in {}: {e}", dir.display()));
+    }
+    let mut out = Vec::new();
+    for p in &cli.objects {
+        if p.is_dir() {
+            out.extend(objects_in(p).map_err(|e| format!("cannot list {}: {e}", p.display()))?);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn plan(
+    cli: &Cli,
+    objects: &mut Vec<ObjectInfo>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Planned>, String> {
+    let mut planned = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for path in object_paths(cli)? {
+        let name = objects::object_name(&path);
+        if !seen.insert(name.clone()) {
+            notes.push(format!(
+                "{}: another object is also named {name}: test names are ambiguous",
+                path.display()
+            ));
+        }
+        match objects::read_object(&path) {
+            Ok(info) => {
+                let idx = objects.len();
+                let mut n = 0;
+                for (pi, p) in info.programs.iter().enumerate() {
+                    if !p.is_test() {
+                        continue;
+                    }
+                    n += 1;
+                    planned.push(Planned {
+                        name: format!("{name}/{}", p.name),
+                        description: p.spec.as_ref().and_then(|s| s.description.clone()),
+                        kind: Kind::Bpf { obj: idx, prog: pi },
+                    });
+                }
+                if n == 0 {
+                    notes.push(format!("{}: no annotated programs", path.display()));
+                }
+                objects.push(info);
+            }
+            Err(e) => {
+                let mut msg = e;
+                for l in libbpflog::take() {
+                    msg.push('\n');
+                    msg.push_str(&l);
+                }
+                planned.push(Planned {
+                    name,
+                    description: None,
+                    kind: Kind::Broken(msg),
+                });
+            }
+        }
+        libbpflog::take();
+    }
+    if module_tests_enabled(cli) {
+        for t in module_tests::TESTS {
+            planned.push(Planned {
+                name: t.to_string(),
+                description: None,
+                kind: Kind::Module(t),
+            });
+        }
+    }
+    Ok(planned)
+}
+
+/// The objects the module tests load: --kfunc-object, else every
+/// kfunc_calls*.bpf.o of the selftests directory.
+fn kfunc_objects(cli: &Cli) -> Vec<PathBuf> {
+    let given: Vec<PathBuf> = cli
+        .kfunc_object
+        .iter()
+        .filter(|p| !p.as_os_str().is_empty())
+        .cloned()
+        .collect();
+    if !given.is_empty() {
+        return given;
+    }
+    let dir = selftests_dir(cli);
+    let found: Vec<PathBuf> = objects_in(&dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(KFUNC_OBJECT_PREFIX))
+        })
+        .collect();
+    if found.is_empty() {
+        vec![dir.join(format!("{KFUNC_OBJECT_PREFIX}.bpf.o"))]
+    } else {
+        found
+    }
+}
+
+fn module_tests_enabled(cli: &Cli) -> bool {
+    !cli.no_module_tests
+        && cli
+            .module
+            .as_ref()
+            .is_some_and(|m| !m.as_os_str().is_empty())
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    libbpflog::install();
+    let filter = Filter::new(&cli.filter)?;
+    let mut objects = Vec::new();
+    let mut notes = Vec::new();
+    let all = plan(&cli, &mut objects, &mut notes)?;
+    let total = all.len();
+    let selected: Vec<Planned> = all
+        .into_iter()
+        .filter(|p| filter.selects(&p.name, p.description.as_deref()))
+        .collect();
+
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    if cli.list {
+        for p in &selected {
+            let r = match (&p.description, cli.verbose) {
+                (Some(d), true) => writeln!(out, "{}\t# {d}", p.name),
+                _ => writeln!(out, "{}", p.name),
+            };
+            r.map_err(|e| e.to_string())?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if total == 0 {
+        return Err("no tests: no BPF objects with annotated programs, and no module tests (RDYNPTR_KO unset)".into());
+    }
+    if selected.is_empty() {
+        return Err(format!(
+            "no test matches the filter ({} tests known)",
+            total
+        ));
+    }
+
+    let w = |e: io::Error| e.to_string();
+    let mut ktap = Ktap::new(&mut out);
+    ktap.start(selected.len()).map_err(w)?;
+    ktap.diag(&format!(
+        "rdynptr-test: kernel {}, {} object(s), {} of {} test(s) selected",
+        kernel::release(),
+        objects.len(),
+        selected.len(),
+        total
+    ))
+    .map_err(w)?;
+    for n in &notes {
+        ktap.diag(n).map_err(w)?;
+    }
+
+    let mut env = Env::new(cli.log_level, cli.verbose);
+    let mut module = module_tests_enabled(&cli).then(|| {
+        let ko = cli.module.clone().unwrap_or_default();
+        ModuleTests::new(ko, kfunc_objects(&cli), cli.module_cycles)
+    });
+    let mut records = Vec::new();
+
+    for p in &selected {
+        let start = Instant::now();
+        let (rep, obj_prog) = match &p.kind {
+            Kind::Bpf { obj, prog } => {
+                let o = &objects[*obj];
+                let pr = &o.programs[*prog];
+                (env.run_test(o, pr), Some((o.name.clone(), pr)))
+            }
+            Kind::Broken(e) => (TestReport::fail(e.clone()), None),
+            Kind::Module(t) => match module.as_mut() {
+                Some(m) => (m.run(t, &mut env), None),
+                None => (
+                    TestReport::fail("internal error: module tests are off"),
+                    None,
+                ),
+            },
+        };
+        let elapsed = start.elapsed();
+        let show = rep.outcome == Outcome::Fail || cli.verbose;
+        if show && !rep.diagnostics.is_empty() {
+            ktap.diag(&format!("{}:", p.name)).map_err(w)?;
+            for d in &rep.diagnostics {
+                ktap.diag(&format!("  {d}")).map_err(w)?;
+            }
+        }
+        ktap.result(&p.name, &rep.outcome).map_err(w)?;
+
+        let mut rec = TestRecord::new(&p.name, &rep.outcome, elapsed);
+        rec.description = p.description.clone();
+        rec.retval = rep.retval.map(|v| v as i32);
+        rec.diagnostics = rep.diagnostics;
+        if rep.outcome == Outcome::Fail || cli.verbose {
+            rec.verifier_log = rep.verifier_log;
+        }
+        if let Some((obj, pr)) = obj_prog {
+            rec.object = Some(obj);
+            rec.program = Some(pr.name.clone());
+            rec.section = Some(pr.section.clone());
+            rec.expected_retval = pr.spec.as_ref().and_then(|s| s.retval).map(|r| match r {
+                spec::Retval::Any => serde_json::Value::from("any"),
+                spec::Retval::Value(v) => serde_json::Value::from(v as i32),
+            });
+        }
+        records.push(rec);
+    }
+    if let Some(m) = module.as_mut() {
+        m.finish();
+    }
+    ktap.finish().map_err(w)?;
+    let totals = ktap.totals();
+
+    let mut status = if totals.fail == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    if let Some(path) = &cli.json {
+        let r = Report::new(kernel::release(), totals, records);
+        if let Err(e) = std::fs::write(path, r.to_json() + "\n") {
+            eprintln!("rdynptr-test: cannot write {}: {e}", path.display());
+            status = ExitCode::from(2);
+        }
+    }
+    Ok(status)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rdynptr-test: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,766 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Lifecycle tests of the rdynptr module, run after the BPF suites when
+//! RDYNPTR_KO (or --module) names the module file:
+//!
+//! - module/btf_present: /sys/kernel/btf/rdynptr exists and has kfuncs;
+//! - module/kfunc_programs_load: the programs of the kfunc objects load
+//!   through libbpf and together call every kfunc of the module;
+//! - module/rmmod_busy_while_loaded: with them loaded, unloading the
+//!   module fails because it is in use, and the kernel stays healthy;
+//! - module/rmmod_after_unload: once they are gone, unloading succeeds
+//!   (and the module is loaded again);
+//! - module/load_unload_cycles: repeated module load / program load /
+//!   unload leaves no warning in the kernel log.
+//!
+//! The module is loaded again at the end of every test that unloads it.
+
+use crate::kernel::{KernelBtf, SYSFS_BTF};
+use crate::ktap::Outcome;
+use crate::objects::{self, essential_name, ObjectInfo};
+use crate::runner::{self, Env, TestReport};
+use crate::spec::fmt_retval;
+use libbpf_rs::Object;
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub const MODULE: &str = "rdynptr";
+pub const KFUNC_PREFIX: &str = "bpf_rdynptr_";
+/// How long to wait for the module to become unused after its last
+/// program is closed: the kernel frees programs (and drops their module
+/// references) from RCU callbacks and work queues.
+const UNLOAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub const TESTS: &[&str] = &[
+    "module/btf_present",
+    "module/kfunc_programs_load",
+    "module/rmmod_busy_while_loaded",
+    "module/rmmod_after_unload",
+    "module/load_unload_cycles",
+];
+
+fn errno_str(e: i32) -> String {
+    std::io::Error::from_raw_os_error(e).to_string()
+}
+
+fn module_dir() -> PathBuf {
+    Path::new("/sys/module").join(MODULE)
+}
+
+fn module_btf() -> PathBuf {
+    Path::new(SYSFS_BTF).join(MODULE)
+}
+
+/// The module's state from /sys/module/<name>/initstate ("live", ...).
+fn module_state() -> Option<String> {
+    std::fs::read_to_string(module_dir().join("initstate"))
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+fn module_refcnt() -> Option<i64> {
+    std::fs::read_to_string(module_dir().join("refcnt"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+}
+
+/// finit_module() of the module file.
+fn insmod(ko: &Path) -> Result<(), String> {
+    let f = File::open(ko).map_err(|e| format!("cannot open {}: {e}", ko.display()))?;
+    let params = c"";
+    // SAFETY: finit_module takes a file descriptor (valid while `f`
+    // lives), a NUL-terminated parameter string and flags; it does not
+    // retain the pointers.
+    let rc = unsafe { libc::syscall(libc::SYS_finit_module, f.as_raw_fd(), params.as_ptr(), 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        let e = std::io::Error::last_os_error();
+        Err(format!("finit_module({}) failed: {e}", ko.display()))
+    }
+}
+
+/// One delete_module(O_NONBLOCK) attempt; Err(errno) on failure.
+fn delete_module_once() -> Result<(), i32> {
+    let name = CString::new(MODULE).unwrap_or_default();
+    // SAFETY: delete_module takes a NUL-terminated name, valid for the
+    // call, and flags.
+    let rc = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+}
+
+/// Unloads the module, retrying while it is still in use (references are
+/// dropped asynchronously after programs are freed).
+fn rmmod_wait() -> Result<Duration, String> {
+    let start = Instant::now();
+    loop {
+        match delete_module_once() {
+            Ok(()) => return Ok(start.elapsed()),
+            Err(e)
+                if (e == libc::EAGAIN || e == libc::EBUSY) && start.elapsed() < UNLOAD_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "delete_module({MODULE}) failed after {:?}: {} (refcnt {:?})",
+                    start.elapsed(),
+                    errno_str(e),
+                    module_refcnt()
+                ))
+            }
+        }
+    }
+}
+
+/// Loads the module unless it is loaded.
+fn ensure_loaded(ko: &Path) -> Result<bool, String> {
+    if module_state().is_some() {
+        return Ok(false);
+    }
+    insmod(ko)?;
+    Ok(true)
+}
+
+/// Watches the kernel log (and taint flags) for trouble.
+struct KernelLogWatch {
+    kmsg: Option<File>,
+    taint: u64,
+    error: Option<String>,
+}
+
+/// Taint bits that mean something went wrong: BAD_PAGE, DIE, WARN,
+/// SOFTLOCKUP.
+const BAD_TAINTS: u64 = (1 << 5) | (1 << 7) | (1 << 9) | (1 << 14);
+
+fn read_taint() -> u64 {
+    std::fs::read_to_string("/proc/sys/kernel/tainted")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Is this kernel log record a sign of trouble?  `level` is the syslog
+/// level (0 emerg .. 7 debug).
+pub fn is_trouble(level: u32, msg: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "WARNING:",
+        "BUG:",
+        "Oops",
+        "general protection fault",
+        "Call Trace",
+        "refcount_t:",
+        "UBSAN:",
+        "KASAN:",
+        "kmemleak",
+        "unreferenced object",
+        "list_add corruption",
+        "list_del corruption",
+        "Kernel panic",
+        "INFO: task",
+        "rcu_sched self-detected stall",
+        "RCU Tasks",
+        "stack-protector",
+        "double free",
+        "use-after-free",
+    ];
+    level <= 3 || MARKERS.iter().any(|m| msg.contains(m))
+}
+
+/// Parses one /dev/kmsg record: "prio,seq,usec,flags;message\n...".
+pub fn parse_kmsg(record: &str) -> Option<(u32, &str)> {
+    let (head, rest) = record.split_once(';')?;
+    let prio: u32 = head.split(',').next()?.parse().ok()?;
+    let msg = rest.lines().next().unwrap_or("");
+    Some((prio & 7, msg))
+}
+
+impl KernelLogWatch {
+    fn start() -> KernelLogWatch {
+        let mut w = KernelLogWatch {
+            kmsg: None,
+            taint: read_taint(),
+            error: None,
+        };
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open("/dev/kmsg")
+        {
+            Ok(mut f) => match f.seek(SeekFrom::End(0)) {
+                Ok(_) => w.kmsg = Some(f),
+                Err(e) => w.error = Some(format!("cannot seek /dev/kmsg: {e}")),
+            },
+            Err(e) => w.error = Some(format!("cannot open /dev/kmsg: {e}")),
+        }
+        w
+    }
+
+    /// Problems logged since start() (records and new bad taint flags).
+    fn problems(&mut self) -> Result<Vec<String>, String> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let mut found = Vec::new();
+        if let Some(f) = self.kmsg.as_mut() {
+            let mut buf = vec![0u8; 8192];
+            loop {
+                match f.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        let rec = String::from_utf8_lossy(&buf[..n]);
+                        if let Some((level, msg)) = parse_kmsg(&rec) {
+                            if is_trouble(level, msg) {
+                                found.push(format!("kernel log: {msg}"));
+                            }
+                        }
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {
+                        found.push("kernel log: records were lost (overrun)".to_string());
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(format!("reading /dev/kmsg: {e}")),
+                }
+            }
+        }
+        let now = read_taint();
+        let new_bad = now & !self.taint & BAD_TAINTS;
+        if new_bad != 0 {
+            found.push(format!(
+                "kernel taint changed from {:#x} to {now:#x} (new bad flags {new_bad:#x})",
+                self.taint
+            ));
+        }
+        Ok(found)
+    }
+}
+
+/// The module tests and what they share.
+pub struct ModuleTests {
+    ko: PathBuf,
+    kfunc_objs: Vec<PathBuf>,
+    cycles: usize,
+    /// Programs of the kfunc objects, loaded by kfunc_programs_load.
+    loaded: Vec<Loaded>,
+}
+
+struct Loaded {
+    object: Object,
+    info: ObjectInfo,
+    programs: Vec<String>,
+}
+
+/// Which programs of `info` can be loaded on this kernel: those not
+/// expected to fail that call only kfuncs the kernel has, plus notes on
+/// the others.  Err(reason) if libbpf cannot load the object at all.
+fn pick_programs(
+    info: &ObjectInfo,
+    kernel: &KernelBtf,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let strong_missing: Vec<&str> = info
+        .kfunc_externs
+        .iter()
+        .filter(|(k, weak)| !**weak && !kernel.has_func(essential_name(k)))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if !strong_missing.is_empty() {
+        return Err(format!(
+            "not loading {}: it declares kfuncs the kernel lacks without __weak ({})",
+            info.name,
+            strong_missing.join(", ")
+        ));
+    }
+    let mut picked = Vec::new();
+    let mut notes = Vec::new();
+    for p in &info.programs {
+        if p.spec.as_ref().is_some_and(|s| s.expect_failure) {
+            continue;
+        }
+        let missing: Vec<&str> = match &p.kfuncs {
+            // As in the runner: a call guarded by bpf_ksym_exists() is fine.
+            Ok(u) => u
+                .called
+                .iter()
+                .filter(|k| !u.address_taken.contains(*k))
+                .map(|k| essential_name(k))
+                .filter(|k| !kernel.has_func(k))
+                .collect(),
+            Err(e) => {
+                notes.push(format!("not loading {}/{}: {e}", info.name, p.name));
+                continue;
+            }
+        };
+        if missing.is_empty() {
+            picked.push(p.name.clone());
+        } else {
+            notes.push(format!(
+                "not loading {}/{}: the kernel lacks {}",
+                info.name,
+                p.name,
+                missing.join(", ")
+            ));
+        }
+    }
+    Ok((picked, notes))
+}
+
+impl ModuleTests {
+    pub fn new(ko: PathBuf, kfunc_objs: Vec<PathBuf>, cycles: usize) -> ModuleTests {
+        ModuleTests {
+            ko,
+            kfunc_objs,
+            cycles,
+            loaded: Vec::new(),
+        }
+    }
+
+    pub fn run(&mut self, name: &str, env: &mut Env) -> TestReport {
+        let mut notes = Vec::new();
+        match ensure_loaded(&self.ko) {
+            Ok(true) => notes.push(format!(
+                "module {MODULE} was not loaded; loaded {}",
+                self.ko.display()
+            )),
+            Ok(false) => {}
+            Err(e) => {
+                return TestReport::fail(format!(
+                    "module {MODULE} is not loaded and loading it failed: {e}"
+                ))
+            }
+        }
+        let mut r = match name {
+            "module/btf_present" => self.btf_present(env),
+            "module/kfunc_programs_load" => self.kfunc_programs_load(env),
+            "module/rmmod_busy_while_loaded" => self.rmmod_busy(env),
+            "module/rmmod_after_unload" => self.rmmod_after_unload(env),
+            "module/load_unload_cycles" => self.cycles(env),
+            _ => TestReport::fail(format!("unknown module test {name}")),
+        };
+        env.refresh_kernel();
+        // Whatever happened, leave the module loaded.
+        if module_state().is_none() {
+            if let Err(e) = insmod(&self.ko) {
+                r.outcome = Outcome::Fail;
+                r.diagnostics
+                    .push(format!("could not load the module again: {e}"));
+            }
+        }
+        notes.append(&mut r.diagnostics);
+        r.diagnostics = notes;
+        r
+    }
+
+    /// Drops the loaded programs; call when the module tests are done.
+    pub fn finish(&mut self) {
+        self.loaded.clear();
+    }
+
+    fn btf_present(&mut self, env: &mut Env) -> TestReport {
+        let path = module_btf();
+        if !path.exists() {
+            return TestReport::fail(format!("{} does not exist", path.display()));
+        }
+        env.refresh_kernel();
+        let kfuncs = env.kernel().module_funcs_with_prefix(MODULE, KFUNC_PREFIX);
+        if kfuncs.is_empty() {
+            return TestReport::fail(format!(
+                "{} has no FUNC named {KFUNC_PREFIX}*",
+                path.display()
+            ));
+        }
+        let mut r = pass();
+        r.diagnostics.push(format!(
+            "kfuncs in {}: {}",
+            path.display(),
+            kfuncs.join(" ")
+        ));
+        r
+    }
+
+    /// Loads the loadable programs of every kfunc object (one libbpf
+    /// object each).  Err(report) when the test cannot go on.
+    fn load_programs(&mut self, env: &mut Env) -> Result<Vec<String>, TestReport> {
+        self.loaded.clear();
+        env.refresh_kernel();
+        let existing: Vec<PathBuf> = self
+            .kfunc_objs
+            .iter()
+            .filter(|p| p.exists())
+            .cloned()
+            .collect();
+        if existing.is_empty() {
+            return Err(TestReport::skip(format!(
+                "no kfunc object found ({}; set --kfunc-object / RDYNPTR_KFUNC_OBJ)",
+                self.kfunc_objs
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let mut notes = Vec::new();
+        for path in existing {
+            let info = objects::read_object(&path).map_err(TestReport::fail)?;
+            let (picked, mut n) = match pick_programs(&info, env.kernel()) {
+                Ok(v) => v,
+                Err(why) => {
+                    notes.push(why);
+                    continue;
+                }
+            };
+            notes.append(&mut n);
+            if picked.is_empty() {
+                notes.push(format!("{}: no program to load", info.name));
+                continue;
+            }
+            let open = runner::open_object(&path, |n| picked.iter().any(|p| p == n))
+                .map_err(TestReport::fail)?;
+            crate::libbpflog::take();
+            let object = open.load().map_err(|e| {
+                let mut r = TestReport::fail(format!("loading {} failed: {e}", path.display()));
+                r.diagnostics.extend(notes.iter().cloned());
+                r.diagnostics.extend(crate::libbpflog::take());
+                r
+            })?;
+            self.loaded.push(Loaded {
+                object,
+                info,
+                programs: picked,
+            });
+        }
+        if self.loaded.is_empty() {
+            let mut r =
+                TestReport::fail("no program of the kfunc objects can be loaded on this kernel");
+            r.diagnostics.append(&mut notes);
+            return Err(r);
+        }
+        Ok(notes)
+    }
+
+    fn kfunc_programs_load(&mut self, env: &mut Env) -> TestReport {
+        let notes = match self.load_programs(env) {
+            Ok(n) => n,
+            Err(r) => return r,
+        };
+        let module_kfuncs = env.kernel().module_funcs_with_prefix(MODULE, KFUNC_PREFIX);
+        let mut called: Vec<&str> = Vec::new();
+        let mut r = pass();
+        r.diagnostics = notes;
+        for l in &self.loaded {
+            r.diagnostics.push(format!(
+                "loaded {} program(s) of {}: {}",
+                l.programs.len(),
+                l.info.name,
+                l.programs.join(" ")
+            ));
+            called.extend(
+                l.info
+                    .programs
+                    .iter()
+                    .filter(|p| l.programs.contains(&p.name))
+                    .filter_map(|p| p.kfuncs.as_ref().ok())
+                    .flat_map(|u| u.called.iter().map(|k| essential_name(k))),
+            );
+        }
+        let uncovered: Vec<&str> = module_kfuncs
+            .iter()
+            .map(String::as_str)
+            .filter(|k| !called.contains(k))
+            .collect();
+        if module_kfuncs.is_empty() {
+            r.outcome = Outcome::Fail;
+            r.diagnostics
+                .push(format!("the module's BTF has no {KFUNC_PREFIX}* FUNC"));
+        } else if !uncovered.is_empty() {
+            r.outcome = Outcome::Fail;
+            r.diagnostics.push(format!(
+                "kfuncs of the module that no loaded program calls: {}",
+                uncovered.join(", ")
+            ));
+        }
+        r
+    }
+
+    /// Test-runs every loaded program that can be run, checking __retval
+    /// where one is given.
+    fn run_loaded(&self) -> Result<usize, String> {
+        let mut ran = 0;
+        for l in &self.loaded {
+            for p in l.object.progs_mut() {
+                let name = p.name().to_string_lossy().into_owned();
+                let Some(info) = l.info.programs.iter().find(|i| i.name == name) else {
+                    continue;
+                };
+                if !l.programs.contains(&name) {
+                    continue;
+                }
+                let Some(input) = runner::run_input(info.prog_type) else {
+                    continue;
+                };
+                let got = runner::test_run(&p, input)
+                    .map_err(|e| format!("{}/{name}: {e}", l.info.name))?;
+                if let Some(want) = info.spec.as_ref().and_then(|s| s.retval) {
+                    if !want.accepts(got) {
+                        return Err(format!(
+                            "{}/{name}: expected retval {want}, got {}",
+                            l.info.name,
+                            fmt_retval(got)
+                        ));
+                    }
+                }
+                ran += 1;
+            }
+        }
+        Ok(ran)
+    }
+
+    fn rmmod_busy(&mut self, env: &mut Env) -> TestReport {
+        let mut watch = KernelLogWatch::start();
+        let mut r = pass();
+        if self.loaded.is_empty() {
+            match self.load_programs(env) {
+                Ok(n) => r.diagnostics.extend(n),
+                Err(rep) => return rep,
+            }
+        }
+        let refcnt = module_refcnt();
+        r.diagnostics
+            .push(format!("module refcnt with programs loaded: {refcnt:?}"));
+        match delete_module_once() {
+            Ok(()) => {
+                r.outcome = Outcome::Fail;
+                r.diagnostics.push(
+                    "delete_module succeeded while programs using the module were loaded".into(),
+                );
+                // The programs are now dangling users of a gone module;
+                // drop them before the module comes back.
+                self.loaded.clear();
+                return r;
+            }
+            Err(e) if e == libc::EAGAIN || e == libc::EBUSY => {
+                r.diagnostics.push(format!(
+                    "delete_module failed as expected: {}",
+                    errno_str(e)
+                ));
+            }
+            Err(e) => {
+                r.outcome = Outcome::Fail;
+                r.diagnostics.push(format!(
+                    "delete_module failed, but not because the module is in use: {}",
+                    errno_str(e)
+                ));
+            }
+        }
+        if refcnt.is_none_or(|c| c <= 0) {
+            r.outcome = Outcome::Fail;
+            r.diagnostics
+                .push("the module's refcnt is not positive while programs use it".into());
+        }
+        if let Some(msg) = rmmod_tool() {
+            match msg {
+                Ok(text) => r.diagnostics.push(format!("rmmod(8) refused: {text}")),
+                Err(text) => {
+                    r.outcome = Outcome::Fail;
+                    r.diagnostics.push(text);
+                }
+            }
+        }
+        // Healthy: still live, BTF still there, programs still run.
+        if module_state().as_deref() != Some("live") {
+            r.outcome = Outcome::Fail;
+            r.diagnostics.push(format!(
+                "module state after the failed unload: {:?}",
+                module_state()
+            ));
+        }
+        if !module_btf().exists() {
+            r.outcome = Outcome::Fail;
+            r.diagnostics
+                .push(format!("{} vanished", module_btf().display()));
+        }
+        match self.run_loaded() {
+            Ok(n) => r
+                .diagnostics
+                .push(format!("{n} loaded program(s) test-run fine afterwards")),
+            Err(e) => {
+                r.outcome = Outcome::Fail;
+                r.diagnostics.push(format!("after the failed unload: {e}"));
+            }
+        }
+        check_log(&mut watch, &mut r);
+        r
+    }
+
+    fn rmmod_after_unload(&mut self, _env: &mut Env) -> TestReport {
+        let mut watch = KernelLogWatch::start();
+        self.loaded.clear();
+        let mut r = pass();
+        match rmmod_wait() {
+            Ok(t) => r.diagnostics.push(format!(
+                "module unloaded {t:?} after the programs were closed"
+            )),
+            Err(e) => return TestReport::fail(e),
+        }
+        if module_state().is_some() || module_btf().exists() {
+            r.outcome = Outcome::Fail;
+            r.diagnostics.push(format!(
+                "after unloading: {} / {} still present",
+                module_dir().display(),
+                module_btf().display()
+            ));
+        }
+        if let Err(e) = insmod(&self.ko) {
+            r.outcome = Outcome::Fail;
+            r.diagnostics.push(e);
+        } else if !module_btf().exists() {
+            r.outcome = Outcome::Fail;
+            r.diagnostics.push(format!(
+                "{} missing after loading the module again",
+                module_btf().display()
+            ));
+        }
+        check_log(&mut watch, &mut r);
+        r
+    }
+
+    fn cycles(&mut self, env: &mut Env) -> TestReport {
+        let mut watch = KernelLogWatch::start();
+        self.loaded.clear();
+        let mut r = pass();
+        let mut with_programs = true;
+        for i in 0..self.cycles {
+            if with_programs {
+                match self.load_programs(env) {
+                    Ok(_) => {
+                        if let Err(e) = self.run_loaded() {
+                            r.outcome = Outcome::Fail;
+                            r.diagnostics.push(format!("cycle {i}: {e}"));
+                            break;
+                        }
+                    }
+                    Err(rep) if matches!(rep.outcome, Outcome::Skip(_)) && i == 0 => {
+                        // No kfunc object: cycle the module alone.
+                        with_programs = false;
+                        if let Outcome::Skip(why) = rep.outcome {
+                            r.diagnostics.push(format!("module-only cycles: {why}"));
+                        }
+                    }
+                    Err(mut rep) => {
+                        r.outcome = Outcome::Fail;
+                        r.diagnostics
+                            .push(format!("cycle {i}: loading programs failed"));
+                        r.diagnostics.append(&mut rep.diagnostics);
+                        break;
+                    }
+                }
+            }
+            self.loaded.clear();
+            if let Err(e) = rmmod_wait() {
+                r.outcome = Outcome::Fail;
+                r.diagnostics.push(format!("cycle {i}: {e}"));
+                break;
+            }
+            if let Err(e) = insmod(&self.ko) {
+                r.outcome = Outcome::Fail;
+                r.diagnostics.push(format!("cycle {i}: {e}"));
+                break;
+            }
+        }
+        if r.outcome == Outcome::Pass {
+            r.diagnostics.push(format!(
+                "{} cycles of {}",
+                self.cycles,
+                if with_programs {
+                    "insmod, program load and test run, close, rmmod"
+                } else {
+                    "insmod, rmmod"
+                }
+            ));
+        }
+        check_log(&mut watch, &mut r);
+        r
+    }
+}
+
+fn pass() -> TestReport {
+    TestReport {
+        outcome: Outcome::Pass,
+        retval: None,
+        verifier_log: None,
+        diagnostics: Vec::new(),
+    }
+}
+
+fn check_log(watch: &mut KernelLogWatch, r: &mut TestReport) {
+    match watch.problems() {
+        Ok(p) if p.is_empty() => {}
+        Ok(p) => {
+            r.outcome = Outcome::Fail;
+            r.diagnostics.extend(p);
+        }
+        Err(e) => {
+            r.outcome = Outcome::Fail;
+            r.diagnostics
+                .push(format!("cannot check the kernel log: {e}"));
+        }
+    }
+}
+
+/// Runs rmmod(8), which must refuse to unload the module in use.
+/// None if there is no rmmod; Ok(its message) if it refused; Err if it
+/// did not.
+fn rmmod_tool() -> Option<Result<String, String>> {
+    let out = std::process::Command::new("rmmod")
+        .arg(MODULE)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    Some(if out.status.success() {
+        Err("rmmod succeeded while programs using the module were loaded".to_string())
+    } else if text.contains("in use") || text.contains("busy") {
+        Ok(text)
+    } else {
+        Err(format!("rmmod failed, but not with \"in use\": {text}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kmsg_records_are_parsed() {
+        assert_eq!(
+            parse_kmsg("4,123,456,-;hello world\n SUBSYSTEM=x"),
+            Some((4, "hello world"))
+        );
+        assert_eq!(
+            parse_kmsg("14,1,2,-;user message"),
+            Some((6, "user message"))
+        );
+        assert_eq!(parse_kmsg("garbage"), None);
+    }
+
+    #[test]
+    fn warnings_and_errors_are_trouble_info_is_not() {
+        assert!(is_trouble(
+            4,
+            "WARNING: CPU: 0 PID: 1 at kernel/bpf/btf.c:123"
+        ));
+        assert!(is_trouble(3, "rdynptr: something failed"));
+        assert!(is_trouble(6, "refcount_t: underflow; use-after-free."));
+        assert!(!is_trouble(6, "rdynptr: loaded"));
+        assert!(!is_trouble(
+            4,
+            "rdynptr: loading out-of-tree module taints kernel."
+        ));
+    }
+}

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The --json report.
+
+use crate::ktap::{Outcome, Totals};
+use serde::Serialize;
+use std::time::Duration;
+
+#[derive(Debug, Serialize)]
+pub struct TestRecord {
+    pub name: String,
+    /// "pass", "fail" or "skip".
+    pub result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// Wall-clock time of the test in milliseconds.
+    pub duration_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// ELF section of the program (its type and attach point).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+    /// Return value of the test run as a signed 32-bit number, null if the
+    /// program was not run.
+    pub retval: Option<i32>,
+    /// Expected return value (__retval), if any: a number, or "any".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_retval: Option<serde_json::Value>,
+    /// The diagnostics printed for the test.
+    pub diagnostics: Vec<String>,
+    /// The verifier log, when the test failed (or with -v).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verifier_log: Option<String>,
+}
+
+impl TestRecord {
+    pub fn new(name: &str, outcome: &Outcome, duration: Duration) -> TestRecord {
+        TestRecord {
+            name: name.to_string(),
+            result: outcome.as_str(),
+            skip_reason: match outcome {
+                Outcome::Skip(r) => Some(r.clone()),
+                _ => None,
+            },
+            duration_ms: (duration.as_secs_f64() * 1e6).round() / 1e3,
+            description: None,
+            object: None,
+            program: None,
+            section: None,
+            retval: None,
+            expected_retval: None,
+            diagnostics: Vec::new(),
+            verifier_log: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonTotals {
+    pub pass: usize,
+    pub fail: usize,
+    pub skip: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub kernel: String,
+    pub totals: JsonTotals,
+    pub tests: Vec<TestRecord>,
+}
+
+impl Report {
+    pub fn new(kernel: String, totals: Totals, tests: Vec<TestRecord>) -> Report {
+        Report {
+            kernel,
+            totals: JsonTotals {
+                pass: totals.pass,
+                fail: totals.fail,
+                skip: totals.skip,
+            },
+            tests,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_serializes_result_duration_and_retval() {
+        let mut rec = TestRecord::new("obj/prog", &Outcome::Fail, Duration::from_micros(1500));
+        rec.retval = Some(-22);
+        rec.verifier_log = Some("R1 invalid\n".into());
+        let r = Report::new(
+            "7.3.4".into(),
+            Totals {
+                pass: 0,
+                fail: 1,
+                skip: 0,
+            },
+            vec![rec],
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        let t = &v["tests"][0];
+        assert_eq!(t["name"], "obj/prog");
+        assert_eq!(t["result"], "fail");
+        assert_eq!(t["duration_ms"], 1.5);
+        assert_eq!(t["retval"], -22);
+        assert_eq!(t["verifier_log"], "R1 invalid\n");
+        assert_eq!(v["totals"]["fail"], 1);
+    }
+
+    #[test]
+    fn skip_has_reason_and_null_retval() {
+        let rec = TestRecord::new("o/p", &Outcome::Skip("no kfunc".into()), Duration::ZERO);
+        let v = serde_json::to_value(&rec).unwrap();
+        assert_eq!(v["result"], "skip");
+        assert_eq!(v["skip_reason"], "no kfunc");
+        assert!(v["retval"].is_null());
+        assert!(v.get("verifier_log").is_none());
+    }
+}

@@ -1,0 +1,632 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Running one annotated program: decide whether it can run on this
+//! kernel, load it on its own, check the verifier's verdict and log, and
+//! test-run it.
+
+use crate::kernel::{self, KernelBtf, ProgTypeSupport};
+use crate::ktap::Outcome;
+use crate::libbpflog;
+use crate::logmatch;
+use crate::objects::{essential_name, ObjectInfo, ProgramInfo};
+use crate::packet;
+use crate::spec::{self, fmt_retval, LoadMode, TestSpec};
+use libbpf_rs::libbpf_sys as sys;
+use libbpf_rs::{AsRawLibbpf, Object, ObjectBuilder, OpenObject, ProgramInput, ProgramType};
+use std::path::Path;
+
+/// Verifier log buffer sizes: start, and the most we grow to on ENOSPC.
+const LOG_BUF_START: usize = 4 << 20;
+const LOG_BUF_MAX: usize = 256 << 20;
+/// Lines of verifier log shown with a failure (everything with -v).
+const LOG_TAIL_LINES: usize = 40;
+
+/// State shared by all tests of a run.
+pub struct Env {
+    kernel: Option<KernelBtf>,
+    prog_types: ProgTypeSupport,
+    log_buf: Vec<u8>,
+    /// Flags every test program gets (see kernel::testing_prog_flags).
+    base_flags: Option<u32>,
+    pub log_level_override: Option<u32>,
+    pub verbose: bool,
+}
+
+/// What one test produced.
+#[derive(Debug)]
+pub struct TestReport {
+    pub outcome: Outcome,
+    /// Return value of the test run, if the program was run.
+    pub retval: Option<u32>,
+    /// The verifier log of the program under test, if one was produced.
+    pub verifier_log: Option<String>,
+    /// Explanations, shown as KTAP diagnostics.
+    pub diagnostics: Vec<String>,
+}
+
+impl TestReport {
+    pub fn skip(reason: impl Into<String>) -> TestReport {
+        TestReport {
+            outcome: Outcome::Skip(reason.into()),
+            retval: None,
+            verifier_log: None,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub fn fail(why: impl Into<String>) -> TestReport {
+        TestReport {
+            outcome: Outcome::Fail,
+            retval: None,
+            verifier_log: None,
+            diagnostics: vec![why.into()],
+        }
+    }
+}
+
+/// How BPF_PROG_TEST_RUN feeds a program type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunInput {
+    /// The IPv4/TCP test packet as data_in.
+    Packet,
+    /// No data and no context.
+    Empty,
+}
+
+/// The test-run input for a program type; None if this harness does not
+/// test-run the type.
+pub fn run_input(t: ProgramType) -> Option<RunInput> {
+    match t {
+        ProgramType::SchedCls
+        | ProgramType::SchedAct
+        | ProgramType::CgroupSkb
+        | ProgramType::SocketFilter
+        | ProgramType::LwtIn
+        | ProgramType::LwtOut
+        | ProgramType::LwtXmit
+        | ProgramType::LwtSeg6local
+        | ProgramType::Xdp => Some(RunInput::Packet),
+        ProgramType::Syscall | ProgramType::RawTracepoint => Some(RunInput::Empty),
+        _ => None,
+    }
+}
+
+/// Runs `prog` once with BPF_PROG_TEST_RUN and returns its return value.
+pub fn test_run(prog: &libbpf_rs::ProgramMut<'_>, input: RunInput) -> Result<u32, String> {
+    let pkt = packet::build();
+    let mut opts = ProgramInput::default();
+    if input == RunInput::Packet {
+        opts.data_in = Some(&pkt);
+    }
+    // repeat stays 0: syscall and raw_tp programs reject any other value,
+    // the others run once for 0.
+    prog.test_run(opts)
+        .map(|o| o.return_value)
+        .map_err(|e| format!("BPF_PROG_TEST_RUN failed: {e}"))
+}
+
+/// Opens the object at `path` with only the programs `autoload` selects
+/// marked for loading (overriding '?' sections both ways).
+pub fn open_object(path: &Path, autoload: impl Fn(&str) -> bool) -> Result<OpenObject, String> {
+    let mut open = ObjectBuilder::default()
+        .open_file(path)
+        .map_err(|e| format!("libbpf cannot open {}: {e}", path.display()))?;
+    for mut p in open.progs_mut() {
+        let load = autoload(&p.name().to_string_lossy());
+        p.set_autoload(load);
+    }
+    Ok(open)
+}
+
+/// Errno of a libbpf-rs error, if it carries one.
+fn errno(e: &libbpf_rs::Error) -> Option<i32> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return io.raw_os_error();
+        }
+        src = s.source();
+    }
+    None
+}
+
+/// Loads `open`, with the verifier log of program `target` going into
+/// `buf` at `log_level`, and its program flags set to `flags(current)`.
+/// Returns the loaded object (or the error) and the verifier log.
+fn load_with_log(
+    mut open: OpenObject,
+    target: &str,
+    buf: &mut [u8],
+    log_level: u32,
+    flags: impl Fn(u32) -> u32,
+) -> (Result<Object, libbpf_rs::Error>, String) {
+    buf[0] = 0;
+    for mut p in open.progs_mut() {
+        if p.name().to_string_lossy() != target {
+            continue;
+        }
+        p.set_log_level(log_level);
+        let raw = p.as_libbpf_object().as_ptr();
+        // SAFETY: `raw` is a valid program of `open`.  libbpf writes the
+        // log into `buf` only while bpf_object__load() runs below, during
+        // which `buf` is mutably borrowed by this function; it never reads
+        // or writes the buffer after loading.
+        unsafe {
+            sys::bpf_program__set_log_buf(raw, buf.as_mut_ptr().cast(), buf.len() as _);
+            sys::bpf_program__set_flags(raw, flags(sys::bpf_program__flags(raw)));
+        }
+    }
+    let res = open.load();
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let log = String::from_utf8_lossy(&buf[..end]).into_owned();
+    (res, log)
+}
+
+/// The relevant end of the verifier log (all of it with -v) as diagnostic
+/// lines.
+fn log_excerpt(log: &str, from: usize, verbose: bool) -> Vec<String> {
+    if log.trim().is_empty() {
+        return vec!["verifier log: (empty)".to_string()];
+    }
+    let (head, lines) = if verbose {
+        (
+            "verifier log:".to_string(),
+            log.lines().map(str::to_string).collect(),
+        )
+    } else {
+        logmatch::excerpt(log, from, LOG_TAIL_LINES)
+    };
+    let mut out = Vec::with_capacity(lines.len() + 1);
+    out.push(head);
+    out.extend(lines.iter().map(|l| format!("  {l}")));
+    out
+}
+
+/// Why program `prog` of `obj`, which also needs the kfuncs `needs`,
+/// cannot run on a kernel whose BTF has the FUNCs `kernel_has` accepts;
+/// `unavailable` says why the kernel's BTF cannot be read, if it cannot.
+pub fn kfunc_skip_reason(
+    kernel_has: &dyn Fn(&str) -> bool,
+    unavailable: Option<&str>,
+    obj: &ObjectInfo,
+    prog: &ProgramInfo,
+    needs: &[String],
+) -> Option<String> {
+    let missing = |name: &str| !kernel_has(essential_name(name));
+    let uses_kfuncs = !needs.is_empty() || !obj.kfunc_externs.is_empty();
+    if let (Some(why), true) = (unavailable, uses_kfuncs) {
+        return Some(why.to_string());
+    }
+    if let Some(k) = needs.iter().find(|k| missing(k)) {
+        return Some(format!(
+            "needs kfunc {k}, which the running kernel does not have"
+        ));
+    }
+    match &prog.kfuncs {
+        Ok(u) => {
+            let absent: Vec<&str> = u
+                .called
+                .iter()
+                .filter(|k| missing(k) && !u.address_taken.contains(*k))
+                .map(|k| essential_name(k))
+                .collect();
+            if !absent.is_empty() {
+                return Some(format!(
+                    "calls {} {}, which the running kernel does not have",
+                    if absent.len() == 1 { "kfunc" } else { "kfuncs" },
+                    absent.join(", ")
+                ));
+            }
+        }
+        Err(e) => {
+            // The code could not be analysed: be conservative.
+            if let Some(k) = obj.kfunc_externs.keys().find(|k| missing(k)) {
+                return Some(format!(
+                    "the object uses kfunc {}, which the running kernel does not have (which program calls it is unknown: {e})",
+                    essential_name(k)
+                ));
+            }
+        }
+    }
+    if let Some((k, _)) = obj
+        .kfunc_externs
+        .iter()
+        .find(|(k, weak)| !**weak && missing(k))
+    {
+        return Some(format!(
+            "the object declares kfunc {} (not __weak), which the running kernel does not have, so libbpf cannot load any of its programs",
+            essential_name(k)
+        ));
+    }
+    None
+}
+
+impl Env {
+    pub fn new(log_level_override: Option<u32>, verbose: bool) -> Env {
+        Env {
+            kernel: None,
+            prog_types: ProgTypeSupport::default(),
+            log_buf: Vec::new(),
+            base_flags: None,
+            log_level_override,
+            verbose,
+        }
+    }
+
+    /// The kernel's BTF, read on first use.
+    pub fn kernel(&mut self) -> &KernelBtf {
+        self.kernel.get_or_insert_with(KernelBtf::load)
+    }
+
+    /// Forget the kernel BTF (after modules were loaded or unloaded).
+    pub fn refresh_kernel(&mut self) {
+        self.kernel = None;
+    }
+
+    pub fn prog_type_supported(&mut self, t: ProgramType) -> Option<bool> {
+        self.prog_types.supported(t)
+    }
+
+    /// Reasons not to run `spec` on this kernel.
+    fn precheck(
+        &mut self,
+        obj: &ObjectInfo,
+        prog: &ProgramInfo,
+        spec: &TestSpec,
+    ) -> Option<TestReport> {
+        if !spec.errors.is_empty() {
+            let mut r = TestReport::fail("bad annotations:");
+            r.diagnostics
+                .extend(spec.errors.iter().map(|e| format!("  {e}")));
+            return Some(r);
+        }
+        if !spec.unsupported.is_empty() {
+            return Some(TestReport::skip(format!(
+                "unsupported annotation {}",
+                spec.unsupported.join(", ")
+            )));
+        }
+        let arch = spec::current_arch();
+        if !spec.arches.is_empty() && !spec.arches.iter().any(|a| a == arch) {
+            return Some(TestReport::skip(format!(
+                "only for {} (this is {arch})",
+                spec.arches.join(", ")
+            )));
+        }
+        match (spec.load_mode, kernel::jit_enabled()) {
+            (Some(LoadMode::Jited), false) => {
+                return Some(TestReport::skip("needs the BPF JIT, which is disabled"))
+            }
+            (Some(LoadMode::NoJited), true) => {
+                return Some(TestReport::skip("needs the BPF JIT disabled"))
+            }
+            _ => {}
+        }
+        let kernel = self.kernel();
+        let has = |name: &str| kernel.has_func(name);
+        if let Some(why) =
+            kfunc_skip_reason(&has, kernel.unavailable(), obj, prog, &spec.needs_kfuncs)
+        {
+            return Some(TestReport::skip(why));
+        }
+        if self.prog_type_supported(prog.prog_type) == Some(false) {
+            return Some(TestReport::skip(format!(
+                "program type {} is not supported by the running kernel",
+                kernel::prog_type_name(prog.prog_type)
+            )));
+        }
+        None
+    }
+
+    /// Runs the test of program `prog` of `obj`.
+    pub fn run_test(&mut self, obj: &ObjectInfo, prog: &ProgramInfo) -> TestReport {
+        let Some(spec) = prog.spec.as_ref() else {
+            return TestReport::fail("internal error: program has no annotations");
+        };
+        libbpflog::take();
+        if let Some(r) = self.precheck(obj, prog, spec) {
+            return r;
+        }
+        let mut report = self.load_and_check(obj, prog, spec);
+        let libbpf = libbpflog::take();
+        if report.outcome == Outcome::Fail || self.verbose {
+            report.diagnostics.extend(libbpf);
+        }
+        report
+    }
+
+    fn load_and_check(
+        &mut self,
+        obj: &ObjectInfo,
+        prog: &ProgramInfo,
+        spec: &TestSpec,
+    ) -> TestReport {
+        let aux: Vec<&str> = obj
+            .programs
+            .iter()
+            .filter(|p| p.spec.as_ref().is_some_and(|s| s.auxiliary))
+            .map(|p| p.name.as_str())
+            .collect();
+        let level = self.log_level_override.or(spec.log_level).unwrap_or(
+            if spec.wants_log() || self.verbose {
+                1
+            } else {
+                0
+            },
+        );
+        let base = *self
+            .base_flags
+            .get_or_insert_with(kernel::testing_prog_flags);
+        if self.log_buf.len() < LOG_BUF_START {
+            self.log_buf = vec![0; LOG_BUF_START];
+        }
+
+        // Load; grow the log buffer if the verifier ran out of room.
+        let (res, log) = loop {
+            let open = match open_object(&obj.path, |n| n == prog.name || aux.contains(&n)) {
+                Ok(o) => o,
+                Err(e) => return TestReport::fail(e),
+            };
+            let (res, log) = load_with_log(open, &prog.name, &mut self.log_buf, level, |f| {
+                spec.apply_flags(f | base)
+            });
+            let full = log.len() + 1 >= self.log_buf.len();
+            let nospc = res.as_ref().err().and_then(errno) == Some(libc::ENOSPC);
+            if nospc && full && self.log_buf.len() < LOG_BUF_MAX {
+                let n = self.log_buf.len() * 4;
+                self.log_buf = vec![0; n];
+                libbpflog::take();
+                continue;
+            }
+            break (res, log);
+        };
+
+        let mut r = TestReport {
+            outcome: Outcome::Pass,
+            retval: None,
+            verifier_log: (!log.is_empty()).then(|| log.clone()),
+            diagnostics: Vec::new(),
+        };
+        if let Some(d) = &spec.description {
+            r.diagnostics.push(format!("description: {d}"));
+        }
+
+        let loaded = match (res, spec.expect_failure) {
+            (Ok(o), false) => Some(o),
+            (Ok(_), true) => {
+                r.outcome = Outcome::Fail;
+                r.diagnostics
+                    .push("expected: the verifier rejects the program (__failure)".into());
+                r.diagnostics.push("got: the program loaded".into());
+                if log.is_empty() {
+                    r.diagnostics.push(
+                        "(no verifier log at log level 0; use -v or --log-level 1 to see it)"
+                            .into(),
+                    );
+                } else {
+                    r.diagnostics.extend(log_excerpt(&log, 0, self.verbose));
+                }
+                return r;
+            }
+            (Err(e), true) => {
+                if log.trim().is_empty() {
+                    r.outcome = Outcome::Fail;
+                    r.diagnostics
+                        .push("expected: the verifier rejects the program (__failure)".into());
+                    r.diagnostics.push(format!(
+                        "got: loading failed before the verifier ran (no verifier log): {e}"
+                    ));
+                    return r;
+                }
+                None
+            }
+            (Err(e), false) => {
+                r.outcome = Outcome::Fail;
+                r.diagnostics.push("expected: the program loads".into());
+                r.diagnostics.push(format!("got: loading failed: {e}"));
+                r.diagnostics.extend(log_excerpt(&log, 0, self.verbose));
+                return r;
+            }
+        };
+
+        if !spec.messages.is_empty() {
+            let m = logmatch::match_log(&log, &spec.messages);
+            if !m.ok() {
+                r.outcome = Outcome::Fail;
+                r.diagnostics
+                    .push("expected messages not found in the verifier log:".into());
+                r.diagnostics.extend(
+                    logmatch::describe(&spec.messages, &m)
+                        .into_iter()
+                        .map(|l| format!("  {l}")),
+                );
+                r.diagnostics
+                    .extend(log_excerpt(&log, m.resume, self.verbose));
+                return r;
+            }
+        }
+
+        if self.verbose {
+            r.diagnostics.extend(log_excerpt(&log, 0, true));
+        }
+
+        let (Some(want), Some(obj_loaded)) = (spec.retval, loaded) else {
+            return r;
+        };
+        let Some(input) = run_input(prog.prog_type) else {
+            r.outcome = Outcome::Skip(format!(
+                "loaded, but __retval needs BPF_PROG_TEST_RUN, which this harness does not do for {} programs",
+                kernel::prog_type_name(prog.prog_type)
+            ));
+            return r;
+        };
+        let Some(p) = obj_loaded
+            .progs_mut()
+            .find(|p| p.name().to_string_lossy() == prog.name)
+        else {
+            return TestReport::fail("internal error: loaded program not found");
+        };
+        match test_run(&p, input) {
+            Ok(got) => {
+                r.retval = Some(got);
+                if !want.accepts(got) {
+                    r.outcome = Outcome::Fail;
+                    r.diagnostics.push(format!("expected: retval {want}"));
+                    r.diagnostics
+                        .push(format!("got: retval {}", fmt_retval(got)));
+                }
+            }
+            Err(e) => {
+                r.outcome = Outcome::Fail;
+                r.diagnostics.push(e);
+            }
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skb_and_xdp_get_the_packet_syscall_gets_nothing() {
+        assert_eq!(run_input(ProgramType::SchedCls), Some(RunInput::Packet));
+        assert_eq!(run_input(ProgramType::CgroupSkb), Some(RunInput::Packet));
+        assert_eq!(run_input(ProgramType::Xdp), Some(RunInput::Packet));
+        assert_eq!(run_input(ProgramType::Syscall), Some(RunInput::Empty));
+        assert_eq!(run_input(ProgramType::Kprobe), None);
+        assert_eq!(run_input(ProgramType::Lsm), None);
+        assert_eq!(run_input(ProgramType::StructOps), None);
+    }
+
+    use crate::elfscan::ExternUse;
+    use crate::objects::{ObjectInfo, ProgramInfo};
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    fn program(called: &[&str], address_taken: &[&str]) -> ProgramInfo {
+        ProgramInfo {
+            name: "p".into(),
+            section: "syscall".into(),
+            prog_type: ProgramType::Syscall,
+            spec: Some(TestSpec::default()),
+            kfuncs: Ok(ExternUse {
+                called: called.iter().map(|s| s.to_string()).collect(),
+                address_taken: address_taken.iter().map(|s| s.to_string()).collect(),
+            }),
+        }
+    }
+
+    fn object(externs: &[(&str, bool)]) -> ObjectInfo {
+        ObjectInfo {
+            path: PathBuf::from("o.bpf.o"),
+            name: "o".into(),
+            programs: Vec::new(),
+            kfunc_externs: externs
+                .iter()
+                .map(|(n, w)| (n.to_string(), *w))
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    /// A kernel with bpf_rdynptr_trim and bpf_rdynptr_advance only.
+    fn has(name: &str) -> bool {
+        matches!(name, "bpf_rdynptr_trim" | "bpf_rdynptr_advance")
+    }
+
+    #[test]
+    fn calling_a_missing_kfunc_skips_and_names_it() {
+        let o = object(&[("bpf_rdynptr_trim", false), ("bpf_rdynptr_clone", true)]);
+        let p = program(&["bpf_rdynptr_trim", "bpf_rdynptr_clone"], &[]);
+        let r = kfunc_skip_reason(&has, None, &o, &p, &[]).unwrap();
+        assert_eq!(
+            r,
+            "calls kfunc bpf_rdynptr_clone, which the running kernel does not have"
+        );
+    }
+
+    #[test]
+    fn present_kfuncs_and_uncalled_weak_ones_do_not_skip() {
+        let o = object(&[("bpf_rdynptr_trim", false), ("bpf_rdynptr_clone", true)]);
+        let p = program(&["bpf_rdynptr_trim"], &[]);
+        assert_eq!(kfunc_skip_reason(&has, None, &o, &p, &[]), None);
+    }
+
+    #[test]
+    fn guarded_call_to_missing_kfunc_does_not_skip() {
+        let o = object(&[("bpf_rdynptr_clone", true)]);
+        let p = program(&["bpf_rdynptr_clone"], &["bpf_rdynptr_clone"]);
+        assert_eq!(kfunc_skip_reason(&has, None, &o, &p, &[]), None);
+    }
+
+    #[test]
+    fn missing_strong_extern_skips_every_program_of_the_object() {
+        let o = object(&[("bpf_rdynptr_trim", false), ("bpf_rdynptr_clone", false)]);
+        let p = program(&["bpf_rdynptr_trim"], &[]);
+        let r = kfunc_skip_reason(&has, None, &o, &p, &[]).unwrap();
+        assert!(
+            r.contains("declares kfunc bpf_rdynptr_clone (not __weak)"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn needs_kfunc_annotation_is_checked() {
+        let o = object(&[]);
+        let p = program(&[], &[]);
+        let needs = ["bpf_rdynptr_clone".to_string()];
+        let r = kfunc_skip_reason(&has, None, &o, &p, &needs).unwrap();
+        assert!(r.starts_with("needs kfunc bpf_rdynptr_clone"), "{r}");
+        let needs = ["bpf_rdynptr_trim".to_string()];
+        assert_eq!(kfunc_skip_reason(&has, None, &o, &p, &needs), None);
+    }
+
+    #[test]
+    fn flavored_extern_names_are_looked_up_without_suffix() {
+        let o = object(&[("bpf_rdynptr_trim___new", false)]);
+        let p = program(&["bpf_rdynptr_trim___new"], &[]);
+        assert_eq!(kfunc_skip_reason(&has, None, &o, &p, &[]), None);
+    }
+
+    #[test]
+    fn unanalysable_program_is_skipped_if_any_extern_is_missing() {
+        let o = object(&[("bpf_rdynptr_clone", true)]);
+        let mut p = program(&[], &[]);
+        p.kfuncs = Err("no symbol".into());
+        let r = kfunc_skip_reason(&has, None, &o, &p, &[]).unwrap();
+        assert!(
+            r.contains("bpf_rdynptr_clone") && r.contains("no symbol"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn kernel_without_btf_skips_only_kfunc_users() {
+        let p = program(&[], &[]);
+        let o = object(&[]);
+        assert_eq!(kfunc_skip_reason(&has, Some("no BTF"), &o, &p, &[]), None);
+        let o = object(&[("bpf_rdynptr_trim", false)]);
+        assert_eq!(
+            kfunc_skip_reason(&has, Some("no BTF"), &o, &p, &[]).as_deref(),
+            Some("no BTF")
+        );
+    }
+
+    #[test]
+    fn log_excerpt_of_empty_log_says_so() {
+        assert_eq!(log_excerpt("", 0, false), ["verifier log: (empty)"]);
+    }
+
+    #[test]
+    fn log_excerpt_is_limited_unless_verbose() {
+        let log = (0..100)
+            .map(|i| format!("line {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let short = log_excerpt(&log, 0, false);
+        assert_eq!(short.len(), LOG_TAIL_LINES + 1);
+        assert_eq!(short.last().unwrap(), "  line 99");
+        assert!(short[0].contains("last 40 lines"));
+        assert_eq!(log_excerpt(&log, 0, true).len(), 101);
+    }
+}

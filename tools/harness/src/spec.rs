@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Test annotations: BTF decl tags "comment:<counter>:<tag>" on a program's
+//! FUNC, as written by include/rdynptr/bpf_test.h, parsed into a [`TestSpec`].
+
+use crate::logmatch::Pattern;
+use std::fmt;
+
+/// Expected return value of a test run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retval {
+    /// The 32-bit value (the kernel reports retval as u32; -1 == 0xffffffff).
+    Value(u32),
+    /// POINTER_VALUE: the program is run, any value is accepted.
+    Any,
+}
+
+/// The value of POINTER_VALUE in bpf_test.h (and the kernel's bpf_misc.h).
+pub const POINTER_VALUE: u32 = 0x0bad_cafe;
+/// The value of TEST_DATA_LEN in bpf_test.h: the test packet's length.
+pub const TEST_DATA_LEN: u32 = 64;
+
+impl Retval {
+    pub fn accepts(self, got: u32) -> bool {
+        match self {
+            Retval::Any => true,
+            Retval::Value(v) => v == got,
+        }
+    }
+}
+
+impl fmt::Display for Retval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Retval::Any => write!(f, "any (POINTER_VALUE)"),
+            Retval::Value(v) => write!(f, "{}", fmt_retval(*v)),
+        }
+    }
+}
+
+/// "-22 (0xffffffea)" style: the signed value, plus hex when negative.
+pub fn fmt_retval(v: u32) -> String {
+    let s = v as i32;
+    if s < 0 {
+        format!("{s} ({v:#x})")
+    } else {
+        format!("{s}")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMode {
+    Jited,
+    NoJited,
+}
+
+/// Everything the annotations of one program say.
+#[derive(Debug, Clone, Default)]
+pub struct TestSpec {
+    pub expect_failure: bool,
+    pub messages: Vec<Pattern>,
+    pub retval: Option<Retval>,
+    pub description: Option<String>,
+    pub log_level: Option<u32>,
+    pub flags_set: u32,
+    pub flags_clear: u32,
+    pub needs_kfuncs: Vec<String>,
+    /// Architectures from __arch_* (kernel spelling: X86_64, ARM64, ...).
+    pub arches: Vec<String>,
+    pub auxiliary: bool,
+    pub load_mode: Option<LoadMode>,
+    /// Annotations this harness knows it does not implement.
+    pub unsupported: Vec<String>,
+    /// Malformed annotations; the test fails with these.
+    pub errors: Vec<String>,
+}
+
+impl TestSpec {
+    /// Program flags after applying __flag() on top of `base`.
+    pub fn apply_flags(&self, base: u32) -> u32 {
+        (base | self.flags_set) & !self.flags_clear
+    }
+
+    /// Does the test read the verifier log of a successful load?
+    pub fn wants_log(&self) -> bool {
+        !self.messages.is_empty()
+    }
+}
+
+/// The tag text after "comment:" and the optional "<counter>:", plus the
+/// counter; None if the tag is not a test annotation.
+fn strip_prefix(tag: &str) -> Option<(Option<u64>, &str)> {
+    let rest = tag.strip_prefix("comment:")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 && rest.as_bytes().get(digits) == Some(&b':') {
+        let counter = rest[..digits].parse().ok();
+        Some((counter, &rest[digits + 1..]))
+    } else {
+        Some((None, rest))
+    }
+}
+
+/// Orders annotations as in the source: by __COUNTER__, tags without a
+/// counter (older headers) keep their BTF order and come first.
+fn sorted_bodies<'a>(tags: &[&'a str]) -> Vec<&'a str> {
+    let mut v: Vec<(Option<u64>, usize, &str)> = tags
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| strip_prefix(t).map(|(c, body)| (c, i, body)))
+        .collect();
+    v.sort_by_key(|&(c, i, _)| (c, i));
+    v.into_iter().map(|(_, _, b)| b).collect()
+}
+
+/// Tags of the kernel's bpf_misc.h that this harness does not implement.
+const UNSUPPORTED: &[&str] = &[
+    "test_expect_failure_unpriv",
+    "test_expect_success_unpriv",
+    "test_expect_msg_unpriv",
+    "test_expect_not_msg_unpriv",
+    "test_retval_unpriv",
+    "test_auxiliary_unpriv",
+    "test_caps_unpriv",
+    "test_expect_xlated",
+    "test_expect_xlated_unpriv",
+    "test_jited",
+    "test_jited_unpriv",
+    "test_expect_stderr",
+    "test_expect_stderr_unpriv",
+    "test_expect_stdout",
+    "test_expect_stdout_unpriv",
+    "test_btf_path",
+    "test_btf_func_path",
+    "test_linear_size",
+];
+
+/// Architecture names of __arch_*, as used in the kernel's tags.
+pub const ARCHES: &[&str] = &["X86_64", "ARM64", "RISCV64", "s390x", "LOONGARCH"];
+
+/// The __arch_* name of the architecture this binary runs on.
+pub fn current_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "X86_64",
+        "aarch64" => "ARM64",
+        "riscv64" => "RISCV64",
+        "s390x" => "s390x",
+        "loongarch64" => "LOONGARCH",
+        _ => "unknown",
+    }
+}
+
+/// Parses the decl tags of one program.  Returns None when none of them is
+/// a "comment:" annotation: such a program is not a test.
+pub fn parse_tags(tags: &[&str]) -> Option<TestSpec> {
+    let bodies = sorted_bodies(tags);
+    if bodies.is_empty() {
+        return None;
+    }
+    let mut spec = TestSpec::default();
+    for body in bodies {
+        let (key, val) = match body.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (body, None),
+        };
+        if let Err(e) = apply(&mut spec, key, val) {
+            spec.errors.push(e);
+        }
+    }
+    Some(spec)
+}
+
+fn need<'a>(key: &str, val: Option<&'a str>) -> Result<&'a str, String> {
+    val.ok_or_else(|| format!("annotation {key} needs a value ({key}=...)"))
+}
+
+fn apply(spec: &mut TestSpec, key: &str, val: Option<&str>) -> Result<(), String> {
+    match key {
+        "test_expect_success" => spec.expect_failure = false,
+        "test_expect_failure" => spec.expect_failure = true,
+        "test_expect_msg" | "test_expect_not_msg" => {
+            let text = need(key, val)?;
+            spec.messages
+                .push(Pattern::new(text, key == "test_expect_not_msg")?);
+        }
+        "test_retval" => spec.retval = Some(parse_retval(need(key, val)?)?),
+        "test_description" => spec.description = Some(need(key, val)?.to_string()),
+        "test_log_level" => {
+            let v = need(key, val)?;
+            let n = parse_int(v).ok_or_else(|| format!("bad __log_level value '{v}'"))?;
+            spec.log_level =
+                Some(u32::try_from(n).map_err(|_| format!("bad __log_level value '{v}'"))?);
+        }
+        "test_prog_flags" => {
+            let v = need(key, val)?;
+            let (clear, name) = match v.strip_prefix('!') {
+                Some(n) => (true, n),
+                None => (false, v),
+            };
+            let flag = parse_prog_flag(name).ok_or_else(|| format!("bad __flag value '{v}'"))?;
+            if clear {
+                spec.flags_set &= !flag;
+                spec.flags_clear |= flag;
+            } else {
+                spec.flags_set |= flag;
+                spec.flags_clear &= !flag;
+            }
+        }
+        "test_auxiliary" => spec.auxiliary = true,
+        "test_arch" => {
+            let v = need(key, val)?;
+            if !ARCHES.contains(&v) {
+                return Err(format!("bad __arch value '{v}'"));
+            }
+            spec.arches.push(v.to_string());
+        }
+        "load_mode" => {
+            spec.load_mode = Some(match need(key, val)? {
+                "jited" => LoadMode::Jited,
+                "no_jited" => LoadMode::NoJited,
+                v => return Err(format!("bad load_mode value '{v}'")),
+            })
+        }
+        "test_needs_kfunc" => {
+            let v = need(key, val)?.trim();
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(format!("bad __needs_kfunc name '{v}'"));
+            }
+            spec.needs_kfuncs.push(v.to_string());
+        }
+        _ => {
+            let known = UNSUPPORTED.contains(&key);
+            let name = if known {
+                key.to_string()
+            } else {
+                format!("{key} (unknown)")
+            };
+            if !spec.unsupported.contains(&name) {
+                spec.unsupported.push(name);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decimal or 0x-hex, optionally negative.
+fn parse_int(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d.trim_start()),
+        None => (false, s),
+    };
+    let v = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// Errno names accepted by __retval(-NAME).
+const ERRNOS: &[(&str, i64)] = &[
+    ("EPERM", 1),
+    ("ENOENT", 2),
+    ("E2BIG", 7),
+    ("EAGAIN", 11),
+    ("ENOMEM", 12),
+    ("EFAULT", 14),
+    ("EBUSY", 16),
+    ("EEXIST", 17),
+    ("EINVAL", 22),
+    ("ENOSPC", 28),
+    ("ERANGE", 34),
+    ("EOPNOTSUPP", 95),
+    ("ENOTSUPP", 524),
+];
+
+/// Parses the text of __retval(): what the C preprocessor made of the
+/// argument.
+pub fn parse_retval(text: &str) -> Result<Retval, String> {
+    let mut s = text.trim();
+    // "(-22)" from a parenthesised macro.
+    while s.len() >= 2 && s.starts_with('(') && s.ends_with(')') {
+        s = s[1..s.len() - 1].trim();
+    }
+    let bad = || format!("bad __retval value '{text}'");
+    let v: i64 = match s {
+        "_INT_MIN" | "INT_MIN" => i64::from(i32::MIN),
+        "INT_MAX" => i64::from(i32::MAX),
+        "POINTER_VALUE" => return Ok(Retval::Any),
+        "TEST_DATA_LEN" => i64::from(TEST_DATA_LEN),
+        _ => match parse_int(s) {
+            Some(v) => v,
+            None => {
+                let (neg, name) = match s.strip_prefix('-') {
+                    Some(n) => (true, n.trim()),
+                    None => (false, s),
+                };
+                let (_, e) = ERRNOS.iter().find(|(n, _)| *n == name).ok_or_else(bad)?;
+                if neg {
+                    -e
+                } else {
+                    *e
+                }
+            }
+        },
+    };
+    if !(i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(&v) {
+        return Err(format!("__retval value '{text}' does not fit in 32 bits"));
+    }
+    let bits = v as u32;
+    if bits == POINTER_VALUE {
+        return Ok(Retval::Any);
+    }
+    Ok(Retval::Value(bits))
+}
+
+fn parse_prog_flag(name: &str) -> Option<u32> {
+    use libbpf_rs::libbpf_sys as sys;
+    let v = match name {
+        "BPF_F_STRICT_ALIGNMENT" => sys::BPF_F_STRICT_ALIGNMENT,
+        "BPF_F_ANY_ALIGNMENT" => sys::BPF_F_ANY_ALIGNMENT,
+        "BPF_F_TEST_RND_HI32" => sys::BPF_F_TEST_RND_HI32,
+        "BPF_F_TEST_STATE_FREQ" => sys::BPF_F_TEST_STATE_FREQ,
+        "BPF_F_SLEEPABLE" => sys::BPF_F_SLEEPABLE,
+        "BPF_F_XDP_HAS_FRAGS" => sys::BPF_F_XDP_HAS_FRAGS,
+        "BPF_F_TEST_REG_INVARIANTS" => sys::BPF_F_TEST_REG_INVARIANTS,
+        _ => return u32::try_from(parse_int(name)?).ok(),
+    };
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(tags: &[&str]) -> TestSpec {
+        parse_tags(tags).expect("annotated")
+    }
+
+    #[test]
+    fn program_without_comment_tags_is_not_a_test() {
+        assert!(parse_tags(&[]).is_none());
+        assert!(parse_tags(&["bpf_fastcall", "some_tag"]).is_none());
+    }
+
+    #[test]
+    fn default_expectation_is_success() {
+        let s = spec(&["comment:3:test_description=hello"]);
+        assert!(!s.expect_failure);
+        assert_eq!(s.description.as_deref(), Some("hello"));
+        assert!(s.retval.is_none());
+    }
+
+    #[test]
+    fn failure_and_messages_keep_source_order_by_counter() {
+        // BTF order differs from source order; the counter restores it.
+        let s = spec(&[
+            "comment:12:test_expect_msg=second",
+            "comment:9:test_expect_failure",
+            "comment:10:test_expect_msg=first",
+            "comment:100:test_expect_msg=third",
+        ]);
+        assert!(s.expect_failure);
+        let texts: Vec<&str> = s.messages.iter().map(|m| m.text()).collect();
+        assert_eq!(texts, ["first", "second", "third"]);
+    }
+
+    #[test]
+    fn last_of_success_and_failure_wins() {
+        assert!(
+            !spec(&[
+                "comment:1:test_expect_failure",
+                "comment:2:test_expect_success"
+            ])
+            .expect_failure
+        );
+        assert!(
+            spec(&[
+                "comment:1:test_expect_success",
+                "comment:2:test_expect_failure"
+            ])
+            .expect_failure
+        );
+    }
+
+    #[test]
+    fn tags_without_counter_are_accepted() {
+        let s = spec(&["comment:test_expect_failure", "comment:test_expect_msg=x"]);
+        assert!(s.expect_failure);
+        assert_eq!(s.messages.len(), 1);
+    }
+
+    #[test]
+    fn message_text_keeps_equals_signs_and_colons() {
+        let s = spec(&["comment:1:test_expect_msg=R1 type=scalar expected=fp: x"]);
+        assert_eq!(s.messages[0].text(), "R1 type=scalar expected=fp: x");
+    }
+
+    #[test]
+    fn not_msg_is_negative() {
+        let s = spec(&[
+            "comment:1:test_expect_msg=a",
+            "comment:2:test_expect_not_msg=b",
+        ]);
+        assert!(!s.messages[0].is_negative());
+        assert!(s.messages[1].is_negative());
+    }
+
+    #[test]
+    fn retval_forms() {
+        assert_eq!(parse_retval("0"), Ok(Retval::Value(0)));
+        assert_eq!(parse_retval("42"), Ok(Retval::Value(42)));
+        assert_eq!(parse_retval("-1"), Ok(Retval::Value(u32::MAX)));
+        assert_eq!(parse_retval("0xffffffff"), Ok(Retval::Value(u32::MAX)));
+        assert_eq!(parse_retval("-0x10"), Ok(Retval::Value(-16i32 as u32)));
+        assert_eq!(parse_retval("(-22)"), Ok(Retval::Value(-22i32 as u32)));
+        assert_eq!(parse_retval("-EINVAL"), Ok(Retval::Value(-22i32 as u32)));
+        assert_eq!(parse_retval("-ERANGE"), Ok(Retval::Value(-34i32 as u32)));
+        assert_eq!(
+            parse_retval("-EOPNOTSUPP"),
+            Ok(Retval::Value(-95i32 as u32))
+        );
+        assert_eq!(parse_retval("_INT_MIN"), Ok(Retval::Value(0x8000_0000)));
+        assert_eq!(parse_retval("0xbadcafe"), Ok(Retval::Any));
+        assert_eq!(parse_retval("POINTER_VALUE"), Ok(Retval::Any));
+        assert_eq!(parse_retval("TEST_DATA_LEN"), Ok(Retval::Value(64)));
+    }
+
+    #[test]
+    fn bad_retval_is_an_error_not_a_default() {
+        assert!(parse_retval("").is_err());
+        assert!(parse_retval("-EWHATEVER").is_err());
+        assert!(parse_retval("1 + 1").is_err());
+        assert!(parse_retval("0x1ffffffff").is_err());
+        assert!(parse_retval("-2147483649").is_err());
+        let s = spec(&["comment:1:test_retval=banana"]);
+        assert_eq!(s.errors.len(), 1);
+        assert!(s.errors[0].contains("banana"));
+        assert!(s.retval.is_none());
+    }
+
+    #[test]
+    fn retval_comparison_is_on_32_bits() {
+        let r = parse_retval("-1").unwrap();
+        assert!(r.accepts(0xffff_ffff));
+        assert!(!r.accepts(1));
+        assert!(Retval::Any.accepts(7));
+    }
+
+    #[test]
+    fn log_level_and_flags() {
+        let s = spec(&[
+            "comment:1:test_log_level=2",
+            "comment:2:test_prog_flags=BPF_F_STRICT_ALIGNMENT",
+            "comment:3:test_prog_flags=0x8",
+            "comment:4:test_prog_flags=!BPF_F_TEST_RND_HI32",
+        ]);
+        assert_eq!(s.log_level, Some(2));
+        assert_eq!(s.flags_set, 1 | 8);
+        assert_eq!(s.flags_clear, 4);
+        assert_eq!(s.apply_flags(4 | 16), 1 | 8 | 16);
+        assert!(spec(&["comment:1:test_log_level=x"]).errors.len() == 1);
+        assert!(spec(&["comment:1:test_prog_flags=BPF_F_NOPE"]).errors.len() == 1);
+    }
+
+    #[test]
+    fn unsupported_annotations_are_reported() {
+        let s = spec(&[
+            "comment:1:test_expect_success",
+            "comment:2:test_expect_xlated=r0 = 0",
+            "comment:3:test_expect_xlated=r1 = 0",
+            "comment:4:test_frobnicate",
+        ]);
+        assert_eq!(
+            s.unsupported,
+            ["test_expect_xlated", "test_frobnicate (unknown)"]
+        );
+        assert!(s.errors.is_empty());
+    }
+
+    #[test]
+    fn needs_kfunc_arch_load_mode_auxiliary() {
+        let s = spec(&[
+            "comment:1:test_needs_kfunc=bpf_rdynptr_clone",
+            "comment:2:test_arch=X86_64",
+            "comment:3:load_mode=jited",
+            "comment:4:test_auxiliary",
+        ]);
+        assert_eq!(s.needs_kfuncs, ["bpf_rdynptr_clone"]);
+        assert_eq!(s.arches, ["X86_64"]);
+        assert_eq!(s.load_mode, Some(LoadMode::Jited));
+        assert!(s.auxiliary);
+        assert_eq!(spec(&["comment:1:test_needs_kfunc=\"x\""]).errors.len(), 1);
+        assert_eq!(spec(&["comment:1:test_arch=PDP11"]).errors.len(), 1);
+    }
+
+    #[test]
+    fn bad_regex_in_msg_is_an_error() {
+        let s = spec(&["comment:1:test_expect_msg=x{{("]);
+        assert_eq!(s.errors.len(), 1);
+    }
+}

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Deliberately wrong expectations: every test here must be "not ok", with
+ * a diagnostic saying what was expected and what happened, and the run
+ * must exit non-zero.
+ *
+ *   make vmtest EXTRA_TESTS=$PWD/tools/harness/tests/bpf-wrong ONLY_EXTRA=1
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <rdynptr/bpf_test.h>
+
+char _license[] SEC("license") = "GPL";
+
+/* Returns 1, not 2. */
+SEC("?syscall")
+__success __retval(2)
+int wrong_retval(void *ctx)
+{
+	return 1;
+}
+
+/* Returns -ERANGE, not -EINVAL. */
+SEC("?tc")
+__success __retval(-EINVAL)
+int wrong_negative_retval(struct __sk_buff *skb)
+{
+	return -ERANGE;
+}
+
+/* Rejected, but not with this message. */
+SEC("?syscall")
+__failure __msg("this text is not in the verifier log")
+int wrong_msg(void *ctx)
+{
+	int *p = (int *)(long)bpf_get_prandom_u32();
+
+	return *p;
+}
+
+/* Both messages are in the log, but in the other order. */
+SEC("?syscall")
+__failure __msg("processed {{[0-9]+}} insns") __msg("invalid mem access")
+int wrong_msg_order(void *ctx)
+{
+	int *p = (int *)(long)bpf_get_prandom_u32();
+
+	return *p;
+}
+
+/* Claims to be rejected, but is a valid program. */
+SEC("?syscall")
+__failure __msg("invalid mem access")
+int failure_that_loads(void *ctx)
+{
+	return 0;
+}
+
+/* Claims to load, but the verifier rejects it. */
+SEC("?syscall")
+__success
+int success_that_fails(void *ctx)
+{
+	int *p = (int *)(long)bpf_get_prandom_u32();
+
+	return *p;
+}
+
+/* A forbidden message that is in the log. */
+SEC("?syscall")
+__failure __msg("call bpf_get_prandom_u32") __not_msg("invalid mem access")
+__msg("processed")
+int forbidden_msg_present(void *ctx)
+{
+	int *p = (int *)(long)bpf_get_prandom_u32();
+
+	return *p;
+}
