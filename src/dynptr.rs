@@ -310,8 +310,11 @@ impl DynptrMut<'_> {
 }
 
 // SAFETY: For a `struct bpf_dynptr *` argument without `__uninit`, the
-// verifier passes a pointer to an initialized dynptr in a 16-byte, 8-byte
-// aligned stack slot of the program (never the kernel's `const` dynptrs). It
+// verifier passes a pointer to an initialized dynptr: a 16-byte, 8-byte
+// aligned stack slot of the program, or a dynptr the kernel passed to the
+// program as `const` (a `bpf_user_ringbuf_drain()` callback's sample, or a
+// global subprogram's argument), which is a `struct bpf_dynptr_kern` of the
+// kernel, properly aligned, whose view the verifier lets kfuncs change. It
 // stays valid and is not accessed by anything else while the kfunc runs.
 unsafe impl KfuncArg for DynptrMut<'_> {
     type Abi = *mut bindings::bpf_dynptr;
