@@ -82,7 +82,16 @@ do_bpf() {
 cargo_in_root() {	# cargo_in_root SUBCOMMAND [ARGS...] (the manifest goes before a "--")
 	local sub=$1
 	shift
+	# Crates are fetched with the host's trust store (it may hold a local
+	# CA that the root's ca-certificates lacks, e.g. a proxy's).
+	local cainfo=()
+	if [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+		mkdir -p "$RDYNPTR_CACHE"
+		cp /etc/ssl/certs/ca-certificates.crt "$RDYNPTR_CACHE/host-ca-certificates.crt"
+		cainfo=(CARGO_HTTP_CAINFO="$RDYNPTR_CACHE/host-ca-certificates.crt")
+	fi
 	inroot env CARGO_HOME="$RDYNPTR_CACHE/cargo" CARGO_TARGET_DIR="$cargo_target" \
+		${cainfo[@]+"${cainfo[@]}"} \
 		cargo "$sub" --manifest-path "$top/tools/Cargo.toml" "$@"
 }
 
