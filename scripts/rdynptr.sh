@@ -12,6 +12,8 @@
 #   vmshell   interactive shell in the guest
 #   vmtest    module + bpf + harness, then run the suites in the guest
 #   hosttest  host-side tests and lints
+#   reports   prove that the VM runner fails on each kind of kernel report
+#             (FLAVOR=debug: WARNING, KASAN, UBSAN, lockdep, atomic sleep, kmemleak)
 #   bench     kfunc cost benchmark in the guest (BENCH_ARGS passes options)
 #
 # Settings (environment, or make variables):
@@ -20,7 +22,9 @@
 #   KERNEL_PATCHES=DIR|none  patch directory for the test kernel
 #   VM_TIMEOUT=S      guest timeout in seconds
 #   FILTER=PAT        test filter (vmtest); several separated by spaces
+#   STRESS=N          also run the module stress tests with N cycles (vmtest)
 #   EXTRA_TESTS=DIR   also build and run DIR/*.bpf.c; ONLY_EXTRA=1 runs only those
+#   SWEEP_SEED=N      seed of the sweep/... tests (vmtest; default random)
 #   V=1               full kernel console
 
 set -euo pipefail
@@ -121,6 +125,11 @@ do_vmtest() {
 	for f in ${FILTER:-}; do
 		args+=(--filter "$f")
 	done
+	[ -n "${STRESS:-}" ] && [ "$STRESS" != 0 ] && args+=(--stress-cycles "$STRESS")
+	# SWEEP_SEED replays the sweep/... tests (Documentation/testing.rst).
+	if [ -n "${SWEEP_SEED:-}" ]; then
+		args+=(--sweep-seed "$SWEEP_SEED")
+	fi
 	if [ "${ONLY_EXTRA:-}" != 1 ]; then
 		for f in "$build"/selftests/*.bpf.o; do
 			[ -e "$f" ] && objs+=("$f")
@@ -194,6 +203,11 @@ vmshell)
 vmtest) do_vmtest ;;
 bench) do_bench ;;
 hosttest) do_hosttest ;;
+reports)
+	KDIR=$(kdir)
+	do_module
+	"$top/scripts/tests/vm-reports.sh" "$KDIR"
+	;;
 *) die "unknown step $what" ;;
 esac
 }

@@ -68,6 +68,7 @@ REPORT_PATTERNS = [
     r"inconsistent lock state",
     r"suspicious RCU usage",
     r"kmemleak: \d+ new suspected memory leaks",
+    r"\bunreferenced object\b",        # kmemleak suspects, printed by vm-init.sh
     r"INFO: task .* blocked for more than",
     r"rcu: INFO: .* detected stalls",
     r"watchdog: BUG: soft lockup",

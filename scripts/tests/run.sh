@@ -96,7 +96,10 @@ for l in ["[   1.0] WARNING: CPU: 0 PID: 1 at kernel/bpf/verifier.c:100 f+0x1/0x
           "[   1.0] BUG: KASAN: slab-out-of-bounds in f+0x1/0x2",
           "[   1.0] UBSAN: shift-out-of-bounds in x.c:1:2",
           "[   1.0] WARNING: possible circular locking dependency detected",
-          "[   1.0] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)"]:
+          "[   1.0] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+          "unreferenced object 0xffff888004a1c000 (size 128):",
+          "unreferenced object (percpu) 0x00007fff00001000 (size 8):",
+          "[   1.0] BUG: sleeping function called from invalid context at x.c:1"]:
     assert vm.classify(l) in ("report", "crash"), l
 assert vm.classify("[   1.0] BUG: KASAN: use-after-free in f") == "crash"'
 }

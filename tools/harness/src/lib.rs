@@ -15,3 +15,4 @@ pub mod packet;
 pub mod report;
 pub mod runner;
 pub mod spec;
+pub mod sweep;

@@ -11,7 +11,7 @@ use rdynptr_harness::module_tests::{self, ModuleTests};
 use rdynptr_harness::objects::{self, ObjectInfo};
 use rdynptr_harness::report::{Report, TestRecord};
 use rdynptr_harness::runner::{Env, TestReport};
-use rdynptr_harness::{kernel, libbpflog, spec};
+use rdynptr_harness::{kernel, libbpflog, spec, sweep};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -82,6 +82,19 @@ struct Cli {
     /// Do not run the module tests even if RDYNPTR_KO is set.
     #[arg(long)]
     no_module_tests: bool,
+
+    /// Also run the module stress tests (module/stress_*) with N cycles.
+    #[arg(long, env = "RDYNPTR_STRESS", default_value_t = 0, value_name = "N")]
+    stress_cycles: usize,
+
+    /// Seed of the sweep/... tests (default: random, printed).
+    #[arg(long, env = "RDYNPTR_SWEEP_SEED", value_name = "N")]
+    sweep_seed: Option<u64>,
+
+    /// Batches of 48-64 operation sequences per sweep/... test.
+    #[arg(long, env = "RDYNPTR_SWEEP_CASES", value_name = "N",
+          default_value_t = sweep::DEFAULT_CASES)]
+    sweep_cases: u32,
 }
 
 /// What one planned test is.
@@ -93,6 +106,8 @@ enum Kind {
     /// An object that cannot be read: one failing test.
     Broken(String),
     Module(&'static str),
+    /// A sweep test run with the programs of this object.
+    Sweep(&'static str, PathBuf),
 }
 
 struct Planned {
@@ -158,6 +173,16 @@ fn plan(
                 path.display()
             ));
         }
+        if name == sweep::OBJECT {
+            for t in sweep::TESTS {
+                planned.push(Planned {
+                    name: t.to_string(),
+                    description: None,
+                    kind: Kind::Sweep(t, path.clone()),
+                });
+            }
+            continue;
+        }
         match objects::read_object(&path) {
             Ok(info) => {
                 let idx = objects.len();
@@ -194,7 +219,12 @@ fn plan(
         libbpflog::take();
     }
     if module_tests_enabled(cli) {
-        for t in module_tests::TESTS {
+        let stress = if cli.stress_cycles > 0 {
+            module_tests::STRESS_TESTS
+        } else {
+            &[]
+        };
+        for t in module_tests::TESTS.iter().chain(stress) {
             planned.push(Planned {
                 name: t.to_string(),
                 description: None,
@@ -294,8 +324,32 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     let mut module = module_tests_enabled(&cli).then(|| {
         let ko = cli.module.clone().unwrap_or_default();
         ModuleTests::new(ko, kfunc_objects(&cli), cli.module_cycles)
+            .with_stress_cycles(cli.stress_cycles)
     });
     let mut records = Vec::new();
+    let sweep_opts = if selected.iter().any(|p| matches!(p.kind, Kind::Sweep(..))) {
+        let seed = cli.sweep_seed.unwrap_or_else(sweep::run::random_seed);
+        let clone = env.kernel().has_func(sweep::run::CLONE_KFUNC);
+        ktap.diag(&format!(
+            "sweep: seed {seed}, {} batches per test (replay: make vmtest FILTER=sweep SWEEP_SEED={seed})",
+            cli.sweep_cases
+        ))
+        .map_err(w)?;
+        if !clone {
+            ktap.diag(&format!(
+                "sweep: {} is not in the running kernel: sequences have no clone operations",
+                sweep::run::CLONE_KFUNC
+            ))
+            .map_err(w)?;
+        }
+        Some(sweep::run::Options {
+            seed,
+            cases: cli.sweep_cases,
+            clone,
+        })
+    } else {
+        None
+    };
 
     for p in &selected {
         let start = Instant::now();
@@ -306,6 +360,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 (env.run_test(o, pr), Some((o.name.clone(), pr)))
             }
             Kind::Broken(e) => (TestReport::fail(e.clone()), None),
+            Kind::Sweep(t, path) => match &sweep_opts {
+                Some(o) => (sweep::run::run_test(t, path, o).0, None),
+                None => (TestReport::fail("internal error: no sweep options"), None),
+            },
             Kind::Module(t) => match module.as_mut() {
                 Some(m) => (m.run(t, &mut env), None),
                 None => (
@@ -315,7 +373,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             },
         };
         let elapsed = start.elapsed();
-        let show = rep.outcome == Outcome::Fail || cli.verbose;
+        let show = rep.outcome == Outcome::Fail || cli.verbose || matches!(p.kind, Kind::Sweep(..));
         if show && !rep.diagnostics.is_empty() {
             ktap.diag(&format!("{}:", p.name)).map_err(w)?;
             for d in &rep.diagnostics {

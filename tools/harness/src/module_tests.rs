@@ -12,6 +12,18 @@
 //! - module/load_unload_cycles: repeated module load / program load /
 //!   unload leaves no warning in the kernel log.
 //!
+//! With --stress-cycles N (N > 0), also:
+//!
+//! - module/stress_load_unload: N finit_module / delete_module cycles;
+//! - module/stress_concurrent: threads load, test-run and close the kfunc
+//!   programs while this thread unloads and reloads the module N times
+//!   (N successful unloads, and as many refused attempts as it takes):
+//!   unloading must fail (EBUSY/EAGAIN) while a program holds the module,
+//!   must succeed at some point, and a program that loaded must work.
+//!
+//! Both end with a kmemleak scan when the kernel has kmemleak (debug
+//! flavor): any unreferenced object fails the test.
+//!
 //! The module is loaded again at the end of every test that unloads it.
 
 use crate::kernel::{KernelBtf, SYSFS_BTF};
@@ -26,6 +38,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const MODULE: &str = "rdynptr";
@@ -42,6 +56,17 @@ pub const TESTS: &[&str] = &[
     "module/rmmod_after_unload",
     "module/load_unload_cycles",
 ];
+
+/// Run only with --stress-cycles N > 0.
+pub const STRESS_TESTS: &[&str] = &["module/stress_load_unload", "module/stress_concurrent"];
+
+/// Program-loading threads of module/stress_concurrent.
+const STRESS_LOADERS: usize = 2;
+/// module/stress_concurrent fails if its cycles take longer than this.
+const STRESS_TIME_LIMIT: Duration = Duration::from_secs(1200);
+const KMEMLEAK: &str = "/sys/kernel/debug/kmemleak";
+/// kmemleak does not report objects younger than this (MSECS_MIN_AGE).
+const KMEMLEAK_MIN_AGE: Duration = Duration::from_secs(6);
 
 fn errno_str(e: i32) -> String {
     std::io::Error::from_raw_os_error(e).to_string()
@@ -248,6 +273,7 @@ pub struct ModuleTests {
     ko: PathBuf,
     kfunc_objs: Vec<PathBuf>,
     cycles: usize,
+    stress_cycles: usize,
     /// Programs of the kfunc objects, loaded by kfunc_programs_load.
     loaded: Vec<Loaded>,
 }
@@ -318,8 +344,15 @@ impl ModuleTests {
             ko,
             kfunc_objs,
             cycles,
+            stress_cycles: 0,
             loaded: Vec::new(),
         }
+    }
+
+    /// Cycles of the stress tests (STRESS_TESTS).
+    pub fn with_stress_cycles(mut self, n: usize) -> ModuleTests {
+        self.stress_cycles = n;
+        self
     }
 
     pub fn run(&mut self, name: &str, env: &mut Env) -> TestReport {
@@ -342,6 +375,8 @@ impl ModuleTests {
             "module/rmmod_busy_while_loaded" => self.rmmod_busy(env),
             "module/rmmod_after_unload" => self.rmmod_after_unload(env),
             "module/load_unload_cycles" => self.cycles(env),
+            "module/stress_load_unload" => self.stress_load_unload(),
+            "module/stress_concurrent" => self.stress_concurrent(env),
             _ => TestReport::fail(format!("unknown module test {name}")),
         };
         env.refresh_kernel();
@@ -687,6 +722,308 @@ impl ModuleTests {
         }
         check_log(&mut watch, &mut r);
         r
+    }
+}
+
+/// What a loader thread of module/stress_concurrent loads: one object,
+/// the programs to load, and which of them to test-run.
+#[derive(Clone)]
+struct StressObject {
+    path: PathBuf,
+    programs: Vec<String>,
+    runs: Vec<(String, runner::RunInput, Option<crate::spec::Retval>)>,
+}
+
+/// Shared state of module/stress_concurrent.
+#[derive(Default)]
+struct StressShared {
+    stop: AtomicBool,
+    loads_ok: AtomicUsize,
+    loads_failed: AtomicUsize,
+    runs: AtomicUsize,
+    /// The first failure of a loaded program.
+    error: Mutex<Option<String>>,
+}
+
+impl StressShared {
+    /// Remembers the first error.
+    fn note_error(&self, e: String) {
+        if let Ok(mut g) = self.error.lock() {
+            g.get_or_insert(e);
+        }
+    }
+}
+
+/// One loader: loads every object (taking a reference on the module),
+/// test-runs its programs and closes it, until told to stop.  `hold` is
+/// odd exactly while the thread holds loaded programs.
+fn stress_loader(objs: Vec<StressObject>, shared: Arc<StressShared>, hold: Arc<AtomicU64>) {
+    while !shared.stop.load(Ordering::Relaxed) {
+        for o in &objs {
+            let open = match runner::open_object(&o.path, |n| o.programs.iter().any(|p| p == n)) {
+                Ok(open) => open,
+                Err(e) => {
+                    shared.note_error(e);
+                    shared.stop.store(true, Ordering::Relaxed);
+                    return;
+                }
+            };
+            // Fails while the module is away (its kfuncs are missing, or
+            // its BTF went away during the load): that is expected.
+            let object = match open.load() {
+                Ok(obj) => obj,
+                Err(_) => {
+                    shared.loads_failed.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            };
+            hold.fetch_add(1, Ordering::SeqCst);
+            shared.loads_ok.fetch_add(1, Ordering::Relaxed);
+            for p in object.progs_mut() {
+                let name = p.name().to_string_lossy().into_owned();
+                let Some((_, input, want)) = o.runs.iter().find(|(n, _, _)| *n == name) else {
+                    continue;
+                };
+                let res = runner::test_run(&p, *input).and_then(|got| match want {
+                    Some(w) if !w.accepts(got) => {
+                        Err(format!("expected retval {w}, got {}", fmt_retval(got)))
+                    }
+                    _ => Ok(()),
+                });
+                match res {
+                    Ok(()) => {
+                        shared.runs.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        let msg = format!(
+                            "{}/{name}, loaded with the module present: {e}",
+                            o.path.display()
+                        );
+                        shared.note_error(msg);
+                    }
+                }
+            }
+            hold.fetch_add(1, Ordering::SeqCst);
+            drop(object);
+        }
+        crate::libbpflog::take();
+    }
+}
+
+impl ModuleTests {
+    /// What the loaders of module/stress_concurrent load: the programs
+    /// load_programs would pick.
+    fn stress_objects(&self, env: &mut Env) -> Result<Vec<StressObject>, TestReport> {
+        env.refresh_kernel();
+        let mut out = Vec::new();
+        for path in self.kfunc_objs.iter().filter(|p| p.exists()) {
+            let info = objects::read_object(path).map_err(TestReport::fail)?;
+            let Ok((picked, _)) = pick_programs(&info, env.kernel()) else {
+                continue;
+            };
+            if picked.is_empty() {
+                continue;
+            }
+            let runs = info
+                .programs
+                .iter()
+                .filter(|p| picked.contains(&p.name))
+                .filter_map(|p| {
+                    runner::run_input(p.prog_type)
+                        .map(|i| (p.name.clone(), i, p.spec.as_ref().and_then(|s| s.retval)))
+                })
+                .collect();
+            out.push(StressObject {
+                path: path.clone(),
+                programs: picked,
+                runs,
+            });
+        }
+        if out.is_empty() {
+            return Err(TestReport::fail(
+                "no program of the kfunc objects can be loaded on this kernel",
+            ));
+        }
+        Ok(out)
+    }
+
+    fn stress_load_unload(&mut self) -> TestReport {
+        let mut watch = KernelLogWatch::start();
+        self.loaded.clear();
+        let mut r = pass();
+        let start = Instant::now();
+        let mut waited = 0usize;
+        for i in 0..self.stress_cycles {
+            match rmmod_wait() {
+                // rmmod_wait retries every 20 ms while the module is busy.
+                Ok(t) if t >= Duration::from_millis(20) => waited += 1,
+                Ok(_) => {}
+                Err(e) => {
+                    r.outcome = Outcome::Fail;
+                    r.diagnostics.push(format!("cycle {i}: {e}"));
+                    break;
+                }
+            }
+            if let Err(e) = insmod(&self.ko) {
+                r.outcome = Outcome::Fail;
+                r.diagnostics.push(format!("cycle {i}: {e}"));
+                break;
+            }
+        }
+        r.diagnostics.push(format!(
+            "{} cycles of delete_module, finit_module in {:?} ({waited} unloads had to wait for the module to become unused)",
+            self.stress_cycles,
+            start.elapsed()
+        ));
+        check_log(&mut watch, &mut r);
+        check_kmemleak(&mut r);
+        r
+    }
+
+    fn stress_concurrent(&mut self, env: &mut Env) -> TestReport {
+        let mut watch = KernelLogWatch::start();
+        self.loaded.clear();
+        let objs = match self.stress_objects(env) {
+            Ok(o) => o,
+            Err(r) => return r,
+        };
+        let mut r = pass();
+        let shared = Arc::new(StressShared::default());
+        let holds: Vec<Arc<AtomicU64>> = (0..STRESS_LOADERS)
+            .map(|_| Arc::new(AtomicU64::new(0)))
+            .collect();
+        let threads: Vec<_> = holds
+            .iter()
+            .map(|h| {
+                let (objs, shared, h) = (objs.clone(), Arc::clone(&shared), Arc::clone(h));
+                std::thread::spawn(move || stress_loader(objs, shared, h))
+            })
+            .collect();
+
+        let start = Instant::now();
+        let (mut attempts, mut busy, mut unloaded) = (0usize, 0usize, 0usize);
+        while !shared.stop.load(Ordering::Relaxed) {
+            if unloaded >= self.stress_cycles && busy > 0 {
+                break;
+            }
+            if start.elapsed() > STRESS_TIME_LIMIT {
+                r.outcome = Outcome::Fail;
+                r.diagnostics.push(format!(
+                    "gave up after {STRESS_TIME_LIMIT:?}: {unloaded} of {} cycles, {busy} refused unloads",
+                    self.stress_cycles
+                ));
+                break;
+            }
+            let before: Vec<u64> = holds.iter().map(|h| h.load(Ordering::SeqCst)).collect();
+            let res = delete_module_once();
+            attempts += 1;
+            match res {
+                Ok(()) => {
+                    unloaded += 1;
+                    // A loader that held its programs from before the call
+                    // until after it had the module taken from under it.
+                    for (i, (h, b)) in holds.iter().zip(&before).enumerate() {
+                        if b % 2 == 1 && h.load(Ordering::SeqCst) == *b {
+                            r.outcome = Outcome::Fail;
+                            r.diagnostics.push(format!(
+                                "attempt {attempts}: delete_module succeeded while loader {i} held loaded programs"
+                            ));
+                        }
+                    }
+                    if let Err(e) = insmod(&self.ko) {
+                        r.outcome = Outcome::Fail;
+                        r.diagnostics.push(format!("attempt {attempts}: {e}"));
+                        break;
+                    }
+                }
+                Err(e) if e == libc::EBUSY || e == libc::EAGAIN => {
+                    busy += 1;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(e) => {
+                    r.outcome = Outcome::Fail;
+                    r.diagnostics.push(format!(
+                        "attempt {attempts}: delete_module failed with {} (not EBUSY/EAGAIN)",
+                        errno_str(e)
+                    ));
+                    break;
+                }
+            }
+            if r.outcome == Outcome::Fail {
+                break;
+            }
+        }
+        shared.stop.store(true, Ordering::Relaxed);
+        for t in threads {
+            if t.join().is_err() {
+                r.outcome = Outcome::Fail;
+                r.diagnostics.push("a loader thread panicked".into());
+            }
+        }
+        crate::libbpflog::take();
+        if let Some(e) = shared.error.lock().ok().and_then(|mut g| g.take()) {
+            r.outcome = Outcome::Fail;
+            r.diagnostics.push(e);
+        }
+        let loads_ok = shared.loads_ok.load(Ordering::Relaxed);
+        r.diagnostics.push(format!(
+            "{attempts} delete_module attempts in {:?}: {busy} refused (in use), {unloaded} unloaded; \
+             {loads_ok} object loads succeeded, {} failed (module away); {} program runs",
+            start.elapsed(),
+            shared.loads_failed.load(Ordering::Relaxed),
+            shared.runs.load(Ordering::Relaxed)
+        ));
+        if r.outcome == Outcome::Pass && (busy == 0 || unloaded == 0 || loads_ok == 0) {
+            r.outcome = Outcome::Fail;
+            r.diagnostics
+                .push("the race did not happen: an outcome above is zero".into());
+        }
+        if module_state().is_none() {
+            if let Err(e) = insmod(&self.ko) {
+                r.outcome = Outcome::Fail;
+                r.diagnostics.push(e);
+            }
+        }
+        check_log(&mut watch, &mut r);
+        check_kmemleak(&mut r);
+        r
+    }
+}
+
+/// With kmemleak (debug kernels): wait until recent objects are old
+/// enough to be reported, scan twice, and fail on any suspect.
+fn check_kmemleak(r: &mut TestReport) {
+    if !Path::new(KMEMLEAK).exists() {
+        return;
+    }
+    std::thread::sleep(KMEMLEAK_MIN_AGE);
+    for _ in 0..2 {
+        if let Err(e) = std::fs::write(KMEMLEAK, "scan") {
+            r.outcome = Outcome::Fail;
+            r.diagnostics.push(format!("kmemleak scan failed: {e}"));
+            return;
+        }
+    }
+    match std::fs::read_to_string(KMEMLEAK) {
+        Ok(text) => {
+            let n = text
+                .lines()
+                .filter(|l| l.starts_with("unreferenced object"))
+                .count();
+            if n == 0 {
+                r.diagnostics.push("kmemleak: no leaks".into());
+            } else {
+                r.outcome = Outcome::Fail;
+                r.diagnostics
+                    .push(format!("kmemleak: {n} unreferenced object(s):"));
+                r.diagnostics
+                    .extend(text.lines().take(40).map(str::to_string));
+            }
+        }
+        Err(e) => {
+            r.outcome = Outcome::Fail;
+            r.diagnostics.push(format!("cannot read {KMEMLEAK}: {e}"));
+        }
     }
 }
 

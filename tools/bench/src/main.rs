@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+//! rdynptr-bench: what each rdynptr kfunc costs per call, next to the
+//! kernel's own dynptr kfunc that does the same.
+//!
+//! See Documentation/bench.rst.
+
+mod plan;
+mod report;
+mod runner;
+mod stats;
+mod system;
+
+use clap::Parser;
+use plan::{Row, Target};
+use report::{Params, ProgramResult, Report, RowResult, Side};
+use runner::Loaded;
+use stats::Summary;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+use system::{KernelFuncs, SystemInfo};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rdynptr-bench",
+    version,
+    about = "Time the rdynptr kfuncs against the kernel's dynptr kfuncs (BPF_PROG_TEST_RUN)",
+    after_help = "Prints the table on stdout (see Documentation/bench.rst).\n\
+                  Exit status: 0 if every kfunc the kernel has was measured, 1 otherwise."
+)]
+struct Cli {
+    /// BPF objects with the bench programs (build/bench/*.bpf.o).
+    #[arg(value_name = "OBJECT", required = true)]
+    objects: Vec<PathBuf>,
+
+    /// Kfunc calls per program run (M); a multiple of 8.
+    #[arg(long, default_value_t = 1024, value_name = "M")]
+    calls: u32,
+
+    /// Program runs per BPF_PROG_TEST_RUN (R).
+    #[arg(long, default_value_t = 20000, value_name = "R")]
+    repeat: u32,
+
+    /// Rounds: every program is timed once per round, min and median are
+    /// over the rounds.
+    #[arg(long, default_value_t = 9, value_name = "N")]
+    rounds: u32,
+
+    /// Load fresh copies of the programs every N rounds.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    reload: u32,
+
+    /// Only these rdynptr kfuncs (e.g. get_size or bpf_rdynptr_get_size);
+    /// repeatable.
+    #[arg(long = "kfunc", value_name = "NAME")]
+    kfuncs: Vec<String>,
+
+    /// Also write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+
+    /// Write each program's JIT image to jited/ next to the JSON file, with
+    /// jited/index.txt (load addresses, kfunc addresses) to disassemble them.
+    #[arg(long, requires = "json")]
+    dump_jited: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("rdynptr-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_params(cli: &Cli) -> Result<(), String> {
+    if cli.calls == 0 || cli.calls % plan::CALLS_PER_ITERATION != 0 {
+        return Err(format!(
+            "--calls must be a positive multiple of {} (got {})",
+            plan::CALLS_PER_ITERATION,
+            cli.calls
+        ));
+    }
+    if cli.repeat == 0 || cli.rounds == 0 || cli.reload == 0 {
+        return Err("--repeat, --rounds and --reload must be at least 1".into());
+    }
+    Ok(())
+}
+
+/// A program and its measurements.
+struct Measured {
+    name: &'static str,
+    target: Option<Target>,
+    ns_per_run: Vec<u64>,
+}
+
+fn run(cli: &Cli) -> Result<bool, String> {
+    check_params(cli)?;
+    let rows = plan::select(&cli.kfuncs)?;
+    let system = SystemInfo::probe();
+    let kernel = KernelFuncs::probe();
+    let index = runner::index(&cli.objects)?;
+    let object_of = |prog: &str| -> Result<&Path, String> {
+        index
+            .get(prog)
+            .map(PathBuf::as_path)
+            .ok_or_else(|| format!("no object has the program {prog}"))
+    };
+
+    // The kfuncs the kernel does not have: their rows are skipped.
+    let mut missing: BTreeMap<&'static str, String> = BTreeMap::new();
+    let targets = plan::targets(&rows);
+    for t in &targets {
+        if let Err(why) = kernel.check(t.kfunc) {
+            missing.insert(t.kfunc, why);
+        }
+    }
+    let present: Vec<Target> = targets
+        .iter()
+        .copied()
+        .filter(|t| !missing.contains_key(t.kfunc))
+        .collect();
+    if present.iter().all(|t| !t.kfunc.starts_with("bpf_rdynptr_")) {
+        let why: Vec<_> = missing.values().cloned().collect();
+        return Err(format!("no rdynptr kfunc to measure: {}", why.join("; ")));
+    }
+
+    // Every kfunc gives the result the loops count on.
+    let check = Loaded::load(object_of(plan::CHECK_PROG)?, &[plan::CHECK_PROG], cli.calls)?;
+    match check.run(plan::CHECK_PROG, 1)? {
+        (0, _) => {}
+        (n, _) => {
+            return Err(format!(
+                "{} failed check {n}: a kfunc gave an unexpected result on the bench dynptr",
+                plan::CHECK_PROG
+            ))
+        }
+    }
+    drop(check);
+
+    // The programs a round times: the baselines, then the kfunc loops.
+    let mut plan_progs: Vec<(&'static str, Option<Target>)> = plan::baselines(&present)
+        .into_iter()
+        .map(|b| (b, None))
+        .collect();
+    plan_progs.extend(present.iter().map(|t| (t.prog, Some(*t))));
+    let mut progs: Vec<Measured> = plan_progs
+        .iter()
+        .map(|&(name, target)| Measured {
+            name,
+            target,
+            ns_per_run: Vec::new(),
+        })
+        .collect();
+
+    // The objects to load, each with the programs it provides.
+    let mut groups: Vec<(&Path, Vec<&str>)> = Vec::new();
+    let mut group_of = Vec::with_capacity(progs.len());
+    for p in &progs {
+        let path = object_of(p.name)?;
+        let g = match groups.iter().position(|(gp, _)| *gp == path) {
+            Some(g) => g,
+            None => {
+                groups.push((path, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        groups[g].1.push(p.name);
+        group_of.push(g);
+    }
+
+    // Every `reload` rounds, load the programs afresh (so that where the
+    // JIT puts them varies: under TCG that changes what code costs) and
+    // warm them up (caches, branch predictors, the emulator's
+    // translations).  A round times each program once, in an order that
+    // rotates from round to round so that no program always runs first or
+    // last.
+    let warmup = (cli.repeat / 10).max(1);
+    let n = progs.len();
+    let mut loaded: Vec<Loaded> = Vec::new();
+    for round in 0..cli.rounds as usize {
+        let t0 = Instant::now();
+        if round % cli.reload as usize == 0 {
+            loaded.clear();
+            for (path, names) in &groups {
+                loaded.push(Loaded::load(path, names, cli.calls)?);
+            }
+            for (p, &g) in progs.iter().zip(&group_of) {
+                timed_run(p.name, &loaded[g], warmup, cli.calls)?;
+            }
+        }
+        let t_load = t0.elapsed();
+        for i in 0..n {
+            let k = (i + round) % n;
+            let ns = timed_run(progs[k].name, &loaded[group_of[k]], cli.repeat, cli.calls)?;
+            progs[k].ns_per_run.push(ns);
+        }
+        eprintln!(
+            "rdynptr-bench: round {}/{}: {:.1} s ({:.1} s loading and warming up)",
+            round + 1,
+            cli.rounds,
+            t0.elapsed().as_secs_f64(),
+            t_load.as_secs_f64()
+        );
+    }
+    let mut jited = BTreeMap::new();
+    for (p, &g) in progs.iter().zip(&group_of) {
+        jited.insert(p.name, loaded[g].jit_image(p.name)?);
+    }
+
+    let report = build_report(cli, system, &rows, &progs, &missing, &jited)?;
+    print!("{}", report.table());
+    if let Some(path) = &cli.json {
+        fs::write(path, report.json() + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        if cli.dump_jited {
+            let dir = path.parent().unwrap_or(Path::new(".")).join("jited");
+            dump_jited(&dir, &jited)?;
+        }
+    }
+    // Success: every kfunc the kernel has was measured; a missing clone
+    // kfunc is a skip, not a failure.
+    Ok(report.rows.iter().all(|r| {
+        r.ratio.is_some()
+            || (r.ours.skipped.is_some() && missing.contains_key(r.ours.kfunc))
+            || (r.kernel.skipped.is_some() && missing.contains_key(r.kernel.kfunc))
+    }))
+}
+
+/// One BPF_PROG_TEST_RUN of `repeat` runs; checks that the program made
+/// all its calls and got the expected result from each.
+fn timed_run(name: &str, object: &Loaded, repeat: u32, calls: u32) -> Result<u64, String> {
+    let (ret, ns) = object.run(name, repeat)?;
+    if ret != calls {
+        return Err(format!(
+            "{name} counted {ret} of its {calls} calls with the expected result"
+        ));
+    }
+    Ok(ns)
+}
+
+fn build_report(
+    cli: &Cli,
+    system: SystemInfo,
+    rows: &[Row],
+    progs: &[Measured],
+    missing: &BTreeMap<&'static str, String>,
+    jited: &BTreeMap<&'static str, runner::JitImage>,
+) -> Result<Report, String> {
+    let by_name: BTreeMap<&str, &Measured> = progs.iter().map(|p| (p.name, p)).collect();
+    let is_jited = |name: &str| jited.get(name).is_some_and(|j| j.code.is_some());
+    let mut programs = Vec::new();
+    let mut cost: BTreeMap<&str, Summary> = BTreeMap::new();
+    for p in progs {
+        let (kfunc, baseline, v) = match p.target {
+            None => (
+                None,
+                None,
+                p.ns_per_run
+                    .iter()
+                    .map(|&ns| ns as f64 / f64::from(cli.calls))
+                    .collect(),
+            ),
+            Some(t) => {
+                let base = by_name
+                    .get(t.baseline)
+                    .ok_or_else(|| format!("baseline {} was not run", t.baseline))?;
+                let v = stats::per_call(&p.ns_per_run, &base.ns_per_run, cli.calls);
+                if let Some(c) = stats::cost_per_call(&p.ns_per_run, &base.ns_per_run, cli.calls) {
+                    cost.insert(t.prog, c);
+                }
+                (Some(t.kfunc), Some(t.baseline), v)
+            }
+        };
+        programs.push(ProgramResult {
+            program: p.name,
+            kfunc,
+            baseline,
+            jited: is_jited(p.name),
+            ns_per_run: p.ns_per_run.clone(),
+            ns_per_call: v,
+        });
+    }
+    let side = |t: Target| -> Side {
+        Side {
+            kfunc: t.kfunc,
+            program: t.prog,
+            baseline: t.baseline,
+            ns_per_call: cost.get(t.prog).copied(),
+            skipped: missing.get(t.kfunc).cloned(),
+        }
+    };
+    let rows = rows
+        .iter()
+        .map(|r| RowResult::new(r, side(r.ours), side(r.kernel)))
+        .collect();
+    Ok(Report {
+        tool: "rdynptr-bench",
+        system,
+        params: Params {
+            calls_per_run: cli.calls,
+            repeat: cli.repeat,
+            rounds: cli.rounds,
+            reload: cli.reload,
+            dynptr: "local dynptr, view of 32 bytes at offset 32",
+        },
+        all_jited: progs.iter().all(|p| is_jited(p.name)),
+        method: report::METHOD,
+        tcg_note: report::TCG_NOTE,
+        rows,
+        programs,
+    })
+}
+
+/// Writes DIR/<program>.bin (the JIT image) and DIR/index.txt.
+fn dump_jited(dir: &Path, jited: &BTreeMap<&'static str, runner::JitImage>) -> Result<(), String> {
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let kallsyms = fs::read_to_string("/proc/kallsyms").unwrap_or_default();
+    let mut index = String::from(
+        "# program id address length: disassemble with\n\
+         #   objdump -D -b binary -m i386:x86-64 --adjust-vma=ADDRESS DIR/PROGRAM.bin\n",
+    );
+    for (name, j) in jited {
+        let Some(code) = &j.code else {
+            let _ = writeln!(index, "{name} {} not-jited", j.id);
+            continue;
+        };
+        let file = dir.join(format!("{name}.bin"));
+        fs::write(&file, code).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        let addr = j.address.map_or("hidden".into(), |a| format!("{a:#x}"));
+        let _ = writeln!(index, "{name} {} {addr} {}", j.id, code.len());
+    }
+    index.push_str("# kfunc addresses (/proc/kallsyms)\n");
+    for line in kallsyms.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(addr), Some(_), Some(sym)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let interesting = sym.starts_with("bpf_rdynptr_")
+            || sym.starts_with("rust_bpf_rdynptr_")
+            || [
+                "bpf_dynptr_size",
+                "bpf_dynptr_adjust",
+                "bpf_dynptr_is_null",
+                "bpf_dynptr_is_rdonly",
+                "bpf_dynptr_clone",
+            ]
+            .contains(&sym);
+        if interesting {
+            let _ = writeln!(index, "{sym} 0x{addr}");
+        }
+    }
+    let file = dir.join("index.txt");
+    fs::write(&file, index).map_err(|e| format!("cannot write {}: {e}", file.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(["rdynptr-bench"].iter().chain(args))
+    }
+
+    #[test]
+    fn parameters_are_checked() {
+        assert!(check_params(&cli(&["x.o"]).unwrap()).is_ok());
+        let e = check_params(&cli(&["--calls", "100", "x.o"]).unwrap()).unwrap_err();
+        assert!(e.contains("multiple of 8"), "{e}");
+        assert!(check_params(&cli(&["--calls", "0", "x.o"]).unwrap()).is_err());
+        assert!(check_params(&cli(&["--rounds", "0", "x.o"]).unwrap()).is_err());
+        assert!(cli(&[]).is_err(), "objects are required");
+        assert!(
+            cli(&["--dump-jited", "x.o"]).is_err(),
+            "--dump-jited needs --json"
+        );
+    }
+}

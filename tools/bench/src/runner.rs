@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Loading the bench programs and timing them with BPF_PROG_TEST_RUN.
+
+use crate::plan::CALLS_SECTION;
+use libbpf_rs::libbpf_sys as sys;
+use libbpf_rs::{Object, ObjectBuilder, ProgramInput, ProgramMut};
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::{Path, PathBuf};
+
+/// The packet the tc programs get: they do not look at it, but an skb test
+/// run needs at least an Ethernet header.
+const PACKET: [u8; 64] = [0; 64];
+
+/// Which object file holds each program.
+pub fn index(objects: &[PathBuf]) -> Result<BTreeMap<String, PathBuf>, String> {
+    let mut out = BTreeMap::new();
+    for path in objects {
+        let open = ObjectBuilder::default()
+            .open_file(path)
+            .map_err(|e| format!("libbpf cannot open {}: {e}", path.display()))?;
+        for p in open.progs() {
+            let name = p.name().to_string_lossy().into_owned();
+            if let Some(other) = out.insert(name.clone(), path.clone()) {
+                return Err(format!(
+                    "program {name} is in both {} and {}",
+                    other.display(),
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Programs of one object file, loaded together (the object's other
+/// programs are not loaded).
+pub struct Loaded {
+    path: PathBuf,
+    object: Object,
+}
+
+impl Loaded {
+    /// Loads the programs `names` of the object at `path`, with `calls`
+    /// calls per run.
+    pub fn load(path: &Path, names: &[&str], calls: u32) -> Result<Loaded, String> {
+        let mut open = ObjectBuilder::default()
+            .open_file(path)
+            .map_err(|e| format!("libbpf cannot open {}: {e}", path.display()))?;
+        let mut found = 0;
+        for mut p in open.progs_mut() {
+            let wanted = names.iter().any(|n| p.name() == *n);
+            found += usize::from(wanted);
+            p.set_autoload(wanted);
+        }
+        if found != names.len() {
+            return Err(format!(
+                "{} lacks some of the programs {}",
+                path.display(),
+                names.join(", ")
+            ));
+        }
+        let mut set = false;
+        for mut m in open.maps_mut() {
+            if m.name().to_string_lossy().ends_with(CALLS_SECTION) {
+                let v = m.initial_value_mut().ok_or_else(|| {
+                    format!("{CALLS_SECTION} of {} has no initial value", path.display())
+                })?;
+                let bytes = calls.to_ne_bytes();
+                if v.len() != bytes.len() {
+                    return Err(format!(
+                        "{CALLS_SECTION} of {} is {} bytes, not one __u32 (bench_calls)",
+                        path.display(),
+                        v.len()
+                    ));
+                }
+                v.copy_from_slice(&bytes);
+                set = true;
+            }
+        }
+        if !set {
+            return Err(format!("no {CALLS_SECTION} map in {}", path.display()));
+        }
+        let object = open.load().map_err(|e| {
+            format!(
+                "loading {} from {} failed: {e} (libbpf's messages and the verifier log above)",
+                names.join(", "),
+                path.display()
+            )
+        })?;
+        Ok(Loaded {
+            path: path.to_owned(),
+            object,
+        })
+    }
+
+    fn prog(&self, name: &str) -> Result<ProgramMut<'_>, String> {
+        self.object
+            .progs_mut()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| format!("{name} was not loaded from {}", self.path.display()))
+    }
+
+    /// Runs the program `repeat` times in one BPF_PROG_TEST_RUN: returns its
+    /// return value (of the last run) and the mean ns per run.
+    pub fn run(&self, name: &str, repeat: u32) -> Result<(u32, u64), String> {
+        let input = ProgramInput {
+            data_in: Some(&PACKET),
+            repeat,
+            ..Default::default()
+        };
+        let out = self
+            .prog(name)?
+            .test_run(input)
+            .map_err(|e| format!("BPF_PROG_TEST_RUN of {name} failed: {e}"))?;
+        let ns = u64::try_from(out.duration.as_nanos()).unwrap_or(u64::MAX);
+        Ok((out.return_value, ns))
+    }
+
+    /// The program's id and JIT image (None if it was not JIT-compiled).
+    pub fn jit_image(&self, name: &str) -> Result<JitImage, String> {
+        let prog = self.prog(name)?;
+        let fd = prog.as_fd().as_raw_fd();
+        let mut info = sys::bpf_prog_info::default();
+        let mut len = size_of::<sys::bpf_prog_info>() as u32;
+        // SAFETY: `info` is a writable bpf_prog_info of `len` bytes; with
+        // all pointers zero the kernel only fills in the scalar fields.
+        let err = unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) };
+        if err != 0 {
+            return Err(format!("BPF_OBJ_GET_INFO_BY_FD of {name}: {err}"));
+        }
+        let id = info.id;
+        let code_len = info.jited_prog_len;
+        let nr_ksyms = info.nr_jited_ksyms;
+        if code_len == 0 {
+            return Ok(JitImage {
+                id,
+                code: None,
+                address: None,
+            });
+        }
+        let mut code = vec![0u8; code_len as usize];
+        let mut ksyms = vec![0u64; nr_ksyms as usize];
+        let mut info = sys::bpf_prog_info {
+            jited_prog_len: code_len,
+            jited_prog_insns: code.as_mut_ptr() as u64,
+            nr_jited_ksyms: nr_ksyms,
+            jited_ksyms: ksyms.as_mut_ptr() as u64,
+            ..Default::default()
+        };
+        let mut len = size_of::<sys::bpf_prog_info>() as u32;
+        // SAFETY: the kernel writes at most jited_prog_len bytes to `code`
+        // and nr_jited_ksyms u64s to `ksyms`, both that large and alive
+        // across the call.
+        let err = unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) };
+        if err != 0 {
+            return Err(format!("BPF_OBJ_GET_INFO_BY_FD of {name}: {err}"));
+        }
+        code.truncate(info.jited_prog_len.min(code_len) as usize);
+        Ok(JitImage {
+            id,
+            code: Some(code),
+            // Zero when kptr_restrict hides addresses.
+            address: ksyms.first().copied().filter(|&a| a != 0),
+        })
+    }
+}
+
+/// A loaded program's machine code.
+pub struct JitImage {
+    pub id: u32,
+    pub code: Option<Vec<u8>>,
+    pub address: Option<u64>,
+}

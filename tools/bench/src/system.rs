@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The machine the numbers come from, and which kfuncs it has.
+
+use libbpf_rs::libbpf_sys as sys;
+use serde::Serialize;
+use std::ffi::CString;
+use std::fs;
+use std::ptr::NonNull;
+
+/// What the table header and the JSON say about the machine.
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemInfo {
+    /// `uname -r`.
+    pub kernel_release: String,
+    /// /proc/version.
+    pub kernel_version: String,
+    /// /proc/sys/net/core/bpf_jit_enable (None if unreadable).
+    pub bpf_jit_enable: Option<String>,
+    /// "KVM", "TCG", another hypervisor's CPUID signature, or "none".
+    pub hypervisor: String,
+    pub cpu_model: Option<String>,
+    /// /sys/devices/system/cpu/online, e.g. "0-1".
+    pub online_cpus: String,
+    /// The clocksource BPF_PROG_TEST_RUN's durations come from.
+    pub clocksource: String,
+}
+
+fn read_trimmed(path: &str) -> Option<String> {
+    fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
+}
+
+impl SystemInfo {
+    pub fn probe() -> SystemInfo {
+        let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        SystemInfo {
+            kernel_release: read_trimmed("/proc/sys/kernel/osrelease")
+                .unwrap_or_else(|| "unknown".into()),
+            kernel_version: read_trimmed("/proc/version").unwrap_or_else(|| "unknown".into()),
+            bpf_jit_enable: read_trimmed("/proc/sys/net/core/bpf_jit_enable"),
+            hypervisor: hypervisor(),
+            cpu_model: cpuinfo
+                .lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned()),
+            online_cpus: read_trimmed("/sys/devices/system/cpu/online")
+                .unwrap_or_else(|| "unknown".into()),
+            clocksource: read_trimmed(
+                "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+            )
+            .unwrap_or_else(|| "unknown".into()),
+        }
+    }
+
+    /// "on" / "off" / "on (hardened ...)" from bpf_jit_enable.
+    pub fn jit_text(&self) -> String {
+        match self.bpf_jit_enable.as_deref() {
+            Some("0") => "off (bpf_jit_enable=0)".into(),
+            Some(v) => format!("on (bpf_jit_enable={v})"),
+            None => "unknown (no /proc/sys/net/core/bpf_jit_enable)".into(),
+        }
+    }
+
+    /// Whether the clock ticks only every jiffy: then a duration is only
+    /// good to a few ms, and a test run must last far longer than that.
+    pub fn coarse_clock(&self) -> bool {
+        self.clocksource.contains("jiffies")
+    }
+
+    /// Whether the times are those of an emulated CPU.
+    pub fn emulated(&self) -> bool {
+        self.hypervisor == "TCG"
+    }
+}
+
+/// The hypervisor, from its CPUID signature (leaf 0x40000000): QEMU's TCG
+/// says "TCGTCGTCGTCG", KVM "KVMKVMKVM".
+#[cfg(target_arch = "x86_64")]
+fn hypervisor() -> String {
+    use std::arch::x86_64::__cpuid;
+
+    // SAFETY: CPUID exists on every x86-64 CPU; leaf 1 is always valid.
+    let leaf1 = unsafe { __cpuid(1) };
+    if leaf1.ecx & (1 << 31) == 0 {
+        return "none".into();
+    }
+    // SAFETY: as above; with the hypervisor bit set, leaf 0x40000000 is the
+    // hypervisor's signature leaf.
+    let hv = unsafe { __cpuid(0x4000_0000) };
+    let mut sig = Vec::with_capacity(12);
+    for r in [hv.ebx, hv.ecx, hv.edx] {
+        sig.extend_from_slice(&r.to_le_bytes());
+    }
+    hypervisor_name(&sig)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn hypervisor() -> String {
+    "unknown".into()
+}
+
+fn hypervisor_name(sig: &[u8]) -> String {
+    let s: String = sig
+        .iter()
+        .take_while(|&&b| b != 0)
+        .map(|&b| b as char)
+        .collect();
+    match s.as_str() {
+        "TCGTCGTCGTCG" => "TCG".into(),
+        "KVMKVMKVM" => "KVM".into(),
+        "" => "unknown".into(),
+        _ => s,
+    }
+}
+
+/// BTF of vmlinux or of a module, owned (libbpf's `struct btf`).
+struct OwnedBtf(NonNull<sys::btf>);
+
+impl Drop for OwnedBtf {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from btf__load_* and is freed only here.
+        unsafe { sys::btf__free(self.0.as_ptr()) }
+    }
+}
+
+impl OwnedBtf {
+    fn has_func(&self, name: &str) -> bool {
+        let Ok(cname) = CString::new(name) else {
+            return false;
+        };
+        // SAFETY: a valid BTF object and a NUL-terminated name.
+        unsafe {
+            sys::btf__find_by_name_kind(self.0.as_ptr(), cname.as_ptr(), sys::BTF_KIND_FUNC) > 0
+        }
+    }
+}
+
+/// The kfuncs of the running kernel: FUNC entries in the BTF of vmlinux and
+/// of the rdynptr module (a kfunc needs a BTF FUNC; a kfunc the module was
+/// built without has none).
+pub struct KernelFuncs {
+    // Field order: the module's split BTF goes before the base it uses.
+    module: Result<OwnedBtf, String>,
+    vmlinux: Result<OwnedBtf, String>,
+}
+
+pub const MODULE: &str = "rdynptr";
+
+impl KernelFuncs {
+    pub fn probe() -> KernelFuncs {
+        // SAFETY: no arguments; returns a new object or NULL (errno set).
+        let vmlinux = NonNull::new(unsafe { sys::btf__load_vmlinux_btf() })
+            .map(OwnedBtf)
+            .ok_or_else(|| {
+                format!(
+                    "no kernel BTF (/sys/kernel/btf/vmlinux): {}",
+                    std::io::Error::last_os_error()
+                )
+            });
+        let module = match &vmlinux {
+            Err(e) => Err(e.clone()),
+            Ok(base) => {
+                let name = CString::new(MODULE).expect("no NUL in the module name");
+                // SAFETY: a NUL-terminated name and a live base BTF, which
+                // outlives the split BTF (field order of KernelFuncs).
+                let raw = unsafe { sys::btf__load_module_btf(name.as_ptr(), base.0.as_ptr()) };
+                NonNull::new(raw).map(OwnedBtf).ok_or_else(|| {
+                    format!(
+                        "the {MODULE} module is not loaded (/sys/kernel/btf/{MODULE}: {})",
+                        std::io::Error::last_os_error()
+                    )
+                })
+            }
+        };
+        KernelFuncs { module, vmlinux }
+    }
+
+    /// Ok if `kfunc` exists in the running kernel, else why not.
+    pub fn check(&self, kfunc: &str) -> Result<(), String> {
+        let (btf, whose) = if kfunc.starts_with("bpf_rdynptr_") {
+            (&self.module, MODULE)
+        } else {
+            (&self.vmlinux, "vmlinux")
+        };
+        let btf = btf.as_ref().map_err(Clone::clone)?;
+        if btf.has_func(kfunc) {
+            return Ok(());
+        }
+        Err(if kfunc == "bpf_rdynptr_clone" {
+            format!(
+                "{kfunc} is not in the running kernel: the {MODULE} module was built for a \
+                 kernel without KF_DYNPTR_CLONE"
+            )
+        } else {
+            format!("{kfunc} is not in the running kernel (no BTF FUNC in {whose})")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hypervisor_signatures() {
+        assert_eq!(hypervisor_name(b"TCGTCGTCGTCG"), "TCG");
+        assert_eq!(hypervisor_name(b"KVMKVMKVM\0\0\0"), "KVM");
+        assert_eq!(hypervisor_name(b"Microsoft Hv"), "Microsoft Hv");
+        assert_eq!(hypervisor_name(b"\0\0\0\0"), "unknown");
+    }
+}

@@ -1,0 +1,861 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Running the sweeps: batches of generated sequences go through the
+//! programs of rdynptr_sweep.bpf.o with BPF_PROG_TEST_RUN; the results are
+//! compared with the model (sweep/model_*) or between the rdynptr kfuncs
+//! and the kernel's own dynptr kfuncs (sweep/differential_*).  proptest
+//! generates the batches from a seed and shrinks a failing one.
+
+use super::model::{Kind, View, EINVAL, ERANGE};
+use super::ops::{
+    self, batch_strategy, encode, pattern, resolve, BatchSpec, Code, ModelStep, Obs, Op, Seq,
+    SeqOut, NOT_APPLIED, SLOTS,
+};
+use crate::ktap::Outcome;
+use crate::runner::{self, TestReport};
+use libbpf_rs::{MapCore, MapFlags, Object, ProgramInput};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+pub const CLONE_KFUNC: &str = "bpf_rdynptr_clone";
+
+/// Settings of one run of the sweeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub seed: u64,
+    /// Batches per test.
+    pub cases: u32,
+    /// Whether bpf_rdynptr_clone exists in the running kernel.
+    pub clone: bool,
+}
+
+/// A fresh random seed (printed, so that the run can be replayed).
+pub fn random_seed() -> u64 {
+    let mut b = [0u8; 8];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .is_ok()
+    {
+        return u64::from_ne_bytes(b);
+    }
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    t ^ ((std::process::id() as u64) << 32)
+}
+
+/// The 32-byte ChaCha seed of test `name` for `seed`: every test gets its
+/// own stream, so one test replays alike whether run alone or with others.
+fn rng_seed(seed: u64, name: &str) -> [u8; 32] {
+    let mut x = seed
+        ^ name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        });
+    let mut out = [0u8; 32];
+    for c in out.chunks_mut(8) {
+        // splitmix64
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        c.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out
+}
+
+/// What a test name stands for.
+fn parse(name: &str) -> Option<(bool, Kind)> {
+    let rest = name.strip_prefix("sweep/")?;
+    let (diff, k) = if let Some(k) = rest.strip_prefix("model_") {
+        (false, k)
+    } else {
+        (true, rest.strip_prefix("differential_")?)
+    };
+    let kind = [
+        Kind::Local,
+        Kind::Ringbuf,
+        Kind::Skb,
+        Kind::SkbRdonly,
+        Kind::SkbMeta,
+        Kind::Xdp,
+    ]
+    .into_iter()
+    .find(|x| x.name() == k)?;
+    Some((diff, kind))
+}
+
+/// The kind number of rdynptr_sweep.bpf.c (enum sw_kind).
+fn kind_code(k: Kind) -> u32 {
+    match k {
+        Kind::Local => 0,
+        Kind::Ringbuf => 1,
+        Kind::Skb => 2,
+        Kind::SkbMeta => 3,
+        Kind::SkbRdonly => 4,
+        Kind::Xdp => 5,
+        Kind::File => 99,
+    }
+}
+
+/// The byte at position `pos` of a dynptr's data in the sweep.
+fn data_byte(kind: Kind, pos: u64) -> Option<u8> {
+    match kind {
+        Kind::SkbMeta | Kind::File => None,
+        // cgroup_skb programs see the packet from its network header.
+        Kind::SkbRdonly => Some(pattern(pos as usize + 14)),
+        _ => Some(pattern(pos as usize)),
+    }
+}
+
+/// The loaded programs of one test.
+struct Programs {
+    obj: Object,
+    names: Vec<String>,
+}
+
+impl Programs {
+    fn load(path: &Path, names: &[String]) -> Result<Programs, String> {
+        let open = runner::open_object(path, |p| names.iter().any(|n| n == p))?;
+        let obj = open
+            .load()
+            .map_err(|e| format!("loading {} failed: {e}", names.join(", ")))?;
+        for m in obj.maps() {
+            let want = match m.name().to_string_lossy().as_ref() {
+                "sw_in" => ops::IN_SIZE,
+                "sw_out" => ops::OUT_SIZE,
+                _ => continue,
+            };
+            if m.value_size() as usize != want {
+                return Err(format!(
+                    "map {} has values of {} bytes, the harness expects {want}: \
+                     rdynptr_sweep.bpf.c and sweep/ops.rs disagree",
+                    m.name().to_string_lossy(),
+                    m.value_size()
+                ));
+            }
+        }
+        Ok(Programs {
+            obj,
+            names: names.to_vec(),
+        })
+    }
+
+    /// Runs program `prog` (an index into `names`) on one batch.
+    fn run(
+        &self,
+        prog: usize,
+        kind: Kind,
+        pkt_len: u32,
+        seqs: &[Seq],
+    ) -> Result<Vec<SeqOut>, String> {
+        let map = |n: &str| {
+            self.obj
+                .maps()
+                .find(|m| m.name() == n)
+                .ok_or_else(|| format!("no map {n}"))
+        };
+        let key = 0u32.to_ne_bytes();
+        map("sw_in")?
+            .update(&key, &encode(kind_code(kind), seqs), MapFlags::ANY)
+            .map_err(|e| format!("updating sw_in: {e}"))?;
+        let pkt: Vec<u8> = (0..pkt_len as usize).map(pattern).collect();
+        let input = ProgramInput {
+            data_in: Some(&pkt),
+            ..ProgramInput::default()
+        };
+        let name = &self.names[prog];
+        let p = self
+            .obj
+            .progs_mut()
+            .find(|p| p.name().to_string_lossy() == *name)
+            .ok_or_else(|| format!("no program {name}"))?;
+        let before = runs(&map("sw_out")?)?;
+        let r = p
+            .test_run(input)
+            .map_err(|e| format!("BPF_PROG_TEST_RUN of {name} failed: {e}"))?;
+        if r.return_value != 1 {
+            return Err(format!("{name} returned {}", r.return_value));
+        }
+        let out = map("sw_out")?
+            .lookup(&key, MapFlags::ANY)
+            .map_err(|e| format!("reading sw_out: {e}"))?
+            .ok_or("sw_out has no element")?;
+        // Discarded ring buffer records keep their space until the
+        // consumer position passes them.
+        if kind == Kind::Ringbuf {
+            let rb_map = map("sw_rb")?;
+            let mut rb = libbpf_rs::RingBufferBuilder::new();
+            rb.add(&rb_map, |_| 0)
+                .map_err(|e| format!("ring buffer: {e}"))?;
+            rb.build()
+                .and_then(|r| r.consume())
+                .map_err(|e| format!("consuming the ring buffer: {e}"))?;
+        }
+        let (after, seqs_out) = ops::decode(&out, seqs.len());
+        if after != before + 1 {
+            return Err(format!("{name} did not run its batch"));
+        }
+        Ok(seqs_out)
+    }
+}
+
+fn runs(m: &libbpf_rs::Map<'_>) -> Result<u64, String> {
+    let v = m
+        .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
+        .map_err(|e| format!("reading sw_out: {e}"))?
+        .ok_or("sw_out has no element")?;
+    Ok(ops::decode(&v, 0).0)
+}
+
+/// The observation the program must record for a slot holding `v`.
+fn expected_obs(kind: Kind, v: &View, rd: bool) -> Obs {
+    let read = |r: Result<u64, i64>| match r {
+        Ok(pos) => (0, data_byte(kind, pos)),
+        Err(e) => (e as i32, None),
+    };
+    let ks = v.kernel_size() as u64;
+    let (rd_first, first) = read(v.read1(0));
+    let (rd_last, last) = read(v.read1(ks.wrapping_sub(1)));
+    let (rd_past, _) = read(v.read1(ks));
+    Obs {
+        valid: true,
+        size: if rd { v.get_size() } else { NOT_APPLIED },
+        off: if rd { v.get_offset() } else { NOT_APPLIED },
+        ksize: v.kernel_size(),
+        rd_first,
+        rd_last,
+        rd_past,
+        null: if rd { v.is_null() as u8 } else { 0xff },
+        rdonly: if rd { v.is_rdonly() as u8 } else { 0xff },
+        knull: v.is_null() as u8,
+        krdonly: v.is_rdonly() as u8,
+        first: first.unwrap_or(0),
+        last: last.unwrap_or(0),
+    }
+}
+
+/// Differences between two observations, as "field: a vs b"; the bytes
+/// are compared only where `bytes` says the read succeeded.
+fn obs_diff(got: &Obs, want: &Obs, bytes: (bool, bool)) -> Vec<String> {
+    let mut d = Vec::new();
+    macro_rules! f {
+        ($($x:ident),*) => {$(
+            if got.$x != want.$x {
+                d.push(format!("{}: {} vs {}", stringify!($x), got.$x, want.$x));
+            }
+        )*};
+    }
+    f!(valid, size, off, ksize, rd_first, rd_last, rd_past, null, rdonly, knull, krdonly);
+    if bytes.0 && got.first != want.first {
+        d.push(format!(
+            "first byte: {:#04x} vs {:#04x}",
+            got.first, want.first
+        ));
+    }
+    if bytes.1 && got.last != want.last {
+        d.push(format!(
+            "last byte: {:#04x} vs {:#04x}",
+            got.last, want.last
+        ));
+    }
+    d
+}
+
+fn fmt_view(v: &Option<View>) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) if v.null => "null".into(),
+        Some(v) => format!(
+            "off {} size {}{}",
+            v.offset,
+            v.size,
+            if v.rdonly { " ro" } else { "" }
+        ),
+    }
+}
+
+fn fmt_seq(kind: Kind, pkt_len: u32, seq: &Seq) -> String {
+    let mut s = String::new();
+    let what = match kind {
+        Kind::Local | Kind::Ringbuf => format!("size {}", seq.size),
+        _ => format!("packet of {pkt_len} bytes"),
+    };
+    let _ = write!(
+        s,
+        "s0 = {} dynptr ({what}{})",
+        kind.name(),
+        if seq.flags != 0 {
+            ", flags 1: null"
+        } else {
+            ""
+        }
+    );
+    for o in &seq.ops {
+        let _ = write!(s, "; {o}");
+    }
+    s
+}
+
+/// Compares one sequence's run with the model; Err(explanation) at the
+/// first step that differs.
+fn check_model(kind: Kind, seq: &Seq, model: &[ModelStep], out: &SeqOut) -> Result<(), String> {
+    if out.done as usize != seq.ops.len() {
+        return Err(format!(
+            "the program applied {} of {} operations",
+            out.done,
+            seq.ops.len()
+        ));
+    }
+    for (j, (m, got)) in model.iter().zip(&out.steps).enumerate() {
+        let what = if j == 0 {
+            "creation".to_string()
+        } else {
+            format!("op {j} {}", seq.ops[j - 1])
+        };
+        let mut diffs = Vec::new();
+        // The creation's return value is the constructor's.
+        if got.ret != m.ret {
+            diffs.push(format!("result: kernel {} model {}", got.ret, m.ret));
+        }
+        for k in 0..SLOTS {
+            match &m.slots[k] {
+                None => {
+                    if got.obs[k].valid {
+                        diffs.push(format!("s{k}: the program has it, the model does not"));
+                    }
+                }
+                Some(v) => {
+                    let want = expected_obs(kind, v, true);
+                    let bytes = (want.rd_first == 0, want.rd_last == 0);
+                    for d in obs_diff(&got.obs[k], &want, bytes) {
+                        diffs.push(format!(
+                            "s{k} ({}): {d} (kernel vs model)",
+                            fmt_view(&m.slots[k])
+                        ));
+                    }
+                }
+            }
+        }
+        if !diffs.is_empty() {
+            return Err(format!("after {what}:\n  {}", diffs.join("\n  ")));
+        }
+    }
+    Ok(())
+}
+
+/// Compares the rdynptr run (`rd`) and the kernel-kfunc run (`kern`) of
+/// one sequence.  Every known difference is classified here; anything
+/// else is reported.  `model` gives the views before each step.  Returns
+/// how often each known difference (`Known as usize`) occurred.
+fn check_diff(
+    seq: &Seq,
+    model: &[ModelStep],
+    rd: &SeqOut,
+    kern: &SeqOut,
+) -> Result<[u64; KNOWN], String> {
+    let mut known = [0u64; KNOWN];
+    for (name, o) in [("rdynptr", rd), ("kernel", kern)] {
+        if o.done as usize != seq.ops.len() {
+            return Err(format!(
+                "the {name} program applied {} of {} operations",
+                o.done,
+                seq.ops.len()
+            ));
+        }
+    }
+    // Slots whose views differ by a classified difference: not compared
+    // from there on, nor are clones made from them.
+    let mut diverged = [false; SLOTS];
+    for (j, (a, b)) in rd.steps.iter().zip(&kern.steps).enumerate() {
+        let op: Option<&Op> = j.checked_sub(1).map(|i| &seq.ops[i]);
+        let mut diffs = Vec::new();
+        if let Some(op) = op {
+            let pre = model[j - 1].slots[op.src as usize];
+            let target_pre = model[j - 1].slots[op.slot as usize];
+            let skip = match op.code {
+                Code::Clone => diverged[op.src as usize],
+                _ => diverged[op.slot as usize],
+            };
+            if op.code == Code::Clone && skip {
+                diverged[op.slot as usize] = true;
+            }
+            if !skip && a.ret != b.ret {
+                match known_difference(op, pre, target_pre, a.ret, b.ret) {
+                    Some(k) => {
+                        known[k as usize] += 1;
+                        if k == Known::ClonePastEnd {
+                            diverged[op.slot as usize] = true;
+                        }
+                    }
+                    None => diffs.push(format!("result: rdynptr {} kernel {}", a.ret, b.ret)),
+                }
+            }
+        } else if a.ret != b.ret {
+            diffs.push(format!(
+                "creation: rdynptr run {} kernel run {}",
+                a.ret, b.ret
+            ));
+        }
+        for (k, &div) in diverged.iter().enumerate() {
+            if div {
+                continue;
+            }
+            // Known difference: the kernel program cannot observe the
+            // view through the rdynptr queries (size, off, null, rdonly):
+            // compare the kernel-visible fields only.
+            let mut x = a.obs[k];
+            if x.valid {
+                x.size = NOT_APPLIED;
+                x.off = NOT_APPLIED;
+                x.null = 0xff;
+                x.rdonly = 0xff;
+            }
+            let bytes = (x.rd_first == 0, x.rd_last == 0);
+            for d in obs_diff(&x, &b.obs[k], bytes) {
+                diffs.push(format!("s{k}: {d} (rdynptr vs kernel)"));
+            }
+        }
+        if !diffs.is_empty() {
+            let what = match op {
+                None => "creation".to_string(),
+                Some(o) => format!("op {j} {o}"),
+            };
+            return Err(format!("after {what}:\n  {}", diffs.join("\n  ")));
+        }
+    }
+    Ok(known)
+}
+
+/// A classified difference between the rdynptr kfuncs and their kernel
+/// equivalents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Known {
+    /// advance past the end: -ERANGE vs -EINVAL, views unchanged.
+    AdvancePastEnd,
+    /// get_offset: the kernel has no equivalent.
+    NoOffsetGetter,
+    /// clone past the parent's end: -ERANGE and a null clone vs -EINVAL
+    /// and a full-size clone; the clone slot is not compared from then on.
+    ClonePastEnd,
+}
+
+const KNOWN: usize = 3;
+const KNOWN_NAMES: [&str; KNOWN] = [
+    "advance past the end (-ERANGE vs adjust's -EINVAL)",
+    "get_offset (no kernel equivalent)",
+    "clone past the end (-ERANGE + null clone vs clone + adjust's -EINVAL, full clone)",
+];
+
+fn known_difference(
+    op: &Op,
+    src_pre: Option<View>,
+    target_pre: Option<View>,
+    rd: i64,
+    kern: i64,
+) -> Option<Known> {
+    let valid = |v: Option<View>| v.filter(|v| !v.null);
+    match op.code {
+        // bpf_dynptr_adjust(p, len, size) checks start > end before the
+        // size, so advancing a valid dynptr past its end is -EINVAL there
+        // and -ERANGE in rdynptr (documented: -ERANGE for len > size).
+        // Both leave the view unchanged (compared below).
+        Code::Advance => {
+            let v = valid(target_pre)?;
+            (op.arg > v.size && rd == ERANGE && kern == EINVAL).then_some(Known::AdvancePastEnd)
+        }
+        // The kernel has no offset getter: the kernel program does not
+        // apply get_offset (the offset is still compared through the data
+        // bytes each observation reads).
+        Code::GetOffset => (kern == NOT_APPLIED).then_some(Known::NoOffsetGetter),
+        // clone at an offset past the parent's end: rdynptr fails with
+        // -ERANGE and a null clone; bpf_dynptr_clone() succeeds and the
+        // following bpf_dynptr_adjust(clone, off, size) fails with -EINVAL
+        // (start > end), leaving a full-size clone.  The clone slot's
+        // views differ from here on.
+        Code::Clone => {
+            let v = valid(src_pre)?;
+            (op.arg > v.size && rd == ERANGE && kern == EINVAL).then_some(Known::ClonePastEnd)
+        }
+        _ => None,
+    }
+}
+
+/// One failing sequence, for the report.
+fn failure(kind: Kind, pkt_len: u32, seq: &Seq, model: &[ModelStep], why: &str) -> String {
+    let mut s = format!("sequence: {}\n", fmt_seq(kind, pkt_len, seq));
+    let _ = writeln!(s, "model views (s0 | s1 | s2) after each step:");
+    for (j, m) in model.iter().enumerate() {
+        let what = if j == 0 {
+            "create".to_string()
+        } else {
+            seq.ops[j - 1].to_string()
+        };
+        let _ = writeln!(
+            s,
+            "  {what:<32} -> {:<6} {} | {} | {}",
+            m.ret,
+            fmt_view(&m.slots[0]),
+            fmt_view(&m.slots[1]),
+            fmt_view(&m.slots[2])
+        );
+    }
+    s.push_str(why);
+    s
+}
+
+/// Statistics of one test.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub batches: u64,
+    pub sequences: u64,
+    pub ops: u64,
+    /// Null initial dynptrs.
+    pub null: u64,
+    /// Per operation code: model results 0 (or true/false answers) and
+    /// errors (negative).
+    pub results: [[u64; 2]; 8],
+    /// Differential tests: occurrences of each classified difference.
+    pub known: [u64; KNOWN],
+}
+
+impl Stats {
+    fn coverage(&self) -> String {
+        let mut s = format!("coverage: {} null initial dynptrs", self.null);
+        for c in [
+            Code::Trim,
+            Code::Advance,
+            Code::Clone,
+            Code::GetSize,
+            Code::GetOffset,
+        ] {
+            let [ok, err] = self.results[c as usize];
+            let _ = write!(s, ", {} {ok} ok {err} err", c.name());
+        }
+        s
+    }
+
+    fn classified(&self) -> String {
+        let mut s = "classified differences:".to_string();
+        for (n, name) in self.known.iter().zip(KNOWN_NAMES) {
+            let _ = write!(s, " {name} x{n};");
+        }
+        s.pop();
+        s
+    }
+}
+
+/// Runs sweep test `name` with the programs of `object`.
+pub fn run_test(name: &str, object: &Path, opt: &Options) -> (TestReport, Stats) {
+    let Some((diff, kind)) = parse(name) else {
+        return (
+            TestReport::fail(format!("unknown sweep test {name}")),
+            Stats::default(),
+        );
+    };
+    let base = format!("sweep_{}", kind.name());
+    let mut names = vec![format!("{base}_rd")];
+    if diff {
+        names.push(format!("{base}_kern"));
+    }
+    let progs = match Programs::load(object, &names) {
+        Ok(p) => p,
+        Err(e) => return (TestReport::fail(e), Stats::default()),
+    };
+    let stats = Cell::new(Stats::default());
+    let count = |resolved: &[(Seq, Vec<ModelStep>)]| {
+        let mut s = stats.get();
+        s.batches += 1;
+        for (seq, model) in resolved {
+            s.sequences += 1;
+            s.ops += seq.ops.len() as u64;
+            s.null += model[0].slots[0].is_some_and(|v| v.null) as u64;
+            for (o, m) in seq.ops.iter().zip(&model[1..]) {
+                s.results[o.code as usize][(m.ret < 0) as usize] += 1;
+            }
+        }
+        stats.set(s);
+    };
+    let infra_error: RefCell<Option<String>> = RefCell::new(None);
+    let config = Config {
+        cases: opt.cases,
+        failure_persistence: None,
+        max_shrink_iters: 2048,
+        max_local_rejects: 0,
+        max_global_rejects: 0,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &rng_seed(opt.seed, name)),
+    );
+    let shrinking = Cell::new(false);
+    let start = Instant::now();
+    let test = |b: BatchSpec| -> Result<(), TestCaseError> {
+        let resolved: Vec<(Seq, Vec<ModelStep>)> =
+            b.seqs.iter().map(|s| resolve(kind, b.pkt_len, s)).collect();
+        let seqs: Vec<Seq> = resolved.iter().map(|r| r.0.clone()).collect();
+        if !shrinking.get() {
+            count(&resolved);
+        }
+        let run = |p| progs.run(p, kind, b.pkt_len, &seqs);
+        let fail = |e: String| {
+            infra_error.borrow_mut().get_or_insert(e.clone());
+            TestCaseError::fail(e)
+        };
+        let rd = run(0).map_err(fail)?;
+        let kern = if diff {
+            Some(run(1).map_err(fail)?)
+        } else {
+            None
+        };
+        let mut msgs = Vec::new();
+        let mut known = [0u64; KNOWN];
+        for (i, (seq, model)) in resolved.iter().enumerate() {
+            let r = match &kern {
+                None => check_model(kind, seq, model, &rd[i]),
+                Some(k) => check_diff(seq, model, &rd[i], &k[i]).map(|n| {
+                    for (t, n) in known.iter_mut().zip(n) {
+                        *t += n;
+                    }
+                }),
+            };
+            if let Err(why) = r {
+                msgs.push(failure(kind, b.pkt_len, seq, model, &why));
+            }
+        }
+        if msgs.is_empty() {
+            if !shrinking.get() {
+                let mut s = stats.get();
+                for (t, n) in s.known.iter_mut().zip(known) {
+                    *t += n;
+                }
+                stats.set(s);
+            }
+            Ok(())
+        } else {
+            shrinking.set(true);
+            // The shortest failing sequence.
+            msgs.sort_by_key(|m| m.lines().count());
+            let mut m = msgs.swap_remove(0);
+            if !msgs.is_empty() {
+                let _ = write!(m, "\n({} more failing sequences in the batch)", msgs.len());
+            }
+            Err(TestCaseError::fail(m))
+        }
+    };
+    let result = runner.run(&batch_strategy(kind, opt.clone), test);
+    let elapsed = start.elapsed();
+    let s = stats.get();
+    let mut rep = TestReport {
+        outcome: Outcome::Pass,
+        retval: None,
+        verifier_log: None,
+        diagnostics: vec![
+            format!(
+                "{} sequences ({} operations) in {} batches, {:.1} s",
+                s.sequences,
+                s.ops,
+                s.batches,
+                elapsed.as_secs_f64()
+            ),
+            s.coverage(),
+        ],
+    };
+    if diff {
+        rep.diagnostics.push(s.classified());
+    }
+    match result {
+        Ok(()) => {}
+        Err(TestError::Abort(why)) => {
+            rep.outcome = Outcome::Fail;
+            rep.diagnostics.push(format!("aborted: {why}"));
+        }
+        Err(TestError::Fail(why, batch)) => {
+            rep.outcome = Outcome::Fail;
+            if let Some(e) = infra_error.borrow().as_ref() {
+                rep.diagnostics.push(format!("error: {e}"));
+            } else {
+                rep.diagnostics.push(format!(
+                    "mismatch (after shrinking; the shortest failing sequence of a batch of {}):",
+                    batch.seqs.len()
+                ));
+                rep.diagnostics
+                    .extend(why.message().lines().map(str::to_string));
+            }
+            rep.diagnostics.push(format!(
+                "replay: make vmtest FILTER={name} SWEEP_SEED={} (or rdynptr-test --sweep-seed {} ...)",
+                opt.seed, opt.seed
+            ));
+        }
+    }
+    (rep, s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::model::E2BIG;
+    use crate::sweep::ops::{Arg, OpSpec, SeqSpec, Step};
+
+    fn obs_of(kind: Kind, v: &View) -> Obs {
+        expected_obs(kind, v, true)
+    }
+
+    #[test]
+    fn test_names_map_to_kinds() {
+        for t in crate::sweep::TESTS {
+            assert!(parse(t).is_some(), "{t}");
+        }
+        assert_eq!(
+            parse("sweep/differential_skb_meta"),
+            Some((true, Kind::SkbMeta))
+        );
+        assert_eq!(parse("sweep/model_file"), None);
+    }
+
+    #[test]
+    fn a_seed_replays_the_same_batches() {
+        use proptest::strategy::{Strategy, ValueTree};
+        let batches = |seed| {
+            let mut r = TestRunner::new_with_rng(
+                Config::default(),
+                TestRng::from_seed(RngAlgorithm::ChaCha, &rng_seed(seed, "sweep/model_local")),
+            );
+            (0..3)
+                .map(|_| {
+                    let t = batch_strategy(Kind::Local, true).new_tree(&mut r).unwrap();
+                    format!("{:?}", t.current())
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(batches(7), batches(7));
+        assert_ne!(batches(7), batches(8));
+    }
+
+    #[test]
+    fn seeds_differ_per_test_and_repeat_per_seed() {
+        assert_eq!(rng_seed(1, "a"), rng_seed(1, "a"));
+        assert_ne!(rng_seed(1, "a"), rng_seed(1, "b"));
+        assert_ne!(rng_seed(1, "a"), rng_seed(2, "a"));
+    }
+
+    #[test]
+    fn expected_reads_follow_the_view_in_the_data() {
+        let mut v = View::new(Kind::SkbRdonly, 50, true);
+        v.advance(10);
+        v.trim(30);
+        let o = obs_of(Kind::SkbRdonly, &v);
+        assert_eq!((o.rd_first, o.first), (0, pattern(24)));
+        assert_eq!((o.rd_last, o.last), (0, pattern(24 + 9)));
+        assert_eq!(o.rd_past, E2BIG as i32);
+        let n = obs_of(Kind::Local, &View::null(Kind::Local));
+        assert_eq!((n.rd_first, n.rd_last, n.rd_past), (-22, -22, -22));
+        assert_eq!(
+            (n.size, n.ksize, n.knull, n.krdonly),
+            (EINVAL, EINVAL, 1, 0)
+        );
+    }
+
+    fn step(model: &ModelStep, kind: Kind, ret: i64) -> Step {
+        let mut s = Step {
+            ret,
+            ..Step::default()
+        };
+        for k in 0..SLOTS {
+            if let Some(v) = &model.slots[k] {
+                s.obs[k] = obs_of(kind, v);
+            }
+        }
+        s
+    }
+
+    /// The kernel's answers simulated from the model, then perturbed.
+    fn run_of(kind: Kind, model: &[ModelStep], seq: &Seq) -> SeqOut {
+        SeqOut {
+            done: seq.ops.len() as u32,
+            steps: model.iter().map(|m| step(m, kind, m.ret)).collect(),
+        }
+    }
+
+    fn seq(ops: Vec<OpSpec>) -> (Seq, Vec<ModelStep>) {
+        resolve(
+            Kind::Local,
+            64,
+            &SeqSpec {
+                size: 16,
+                null: false,
+                ops,
+            },
+        )
+    }
+
+    fn op(code: Code, slot: u8, arg: Arg) -> OpSpec {
+        OpSpec {
+            code,
+            slot,
+            src: 0,
+            arg,
+        }
+    }
+
+    #[test]
+    fn model_check_accepts_agreement_and_reports_the_first_difference() {
+        let (s, m) = seq(vec![
+            op(Code::Trim, 0, Arg::Abs(4)),
+            op(Code::Trim, 0, Arg::Wrap32(0)),
+        ]);
+        let mut out = run_of(Kind::Local, &m, &s);
+        assert_eq!(check_model(Kind::Local, &s, &m, &out), Ok(()));
+        // A trim comparing on 32 bits: 2^32 + 12 acts as 12.
+        out.steps[2].ret = 0;
+        out.steps[2].obs[0].size = 0;
+        let e = check_model(Kind::Local, &s, &m, &out).unwrap_err();
+        assert!(e.starts_with("after op 2 trim(s0, 0x10000000c)"), "{e}");
+        assert!(e.contains("result: kernel 0 model -34"), "{e}");
+        assert!(e.contains("size: 0 vs 12"), "{e}");
+    }
+
+    /// What the kernel program records for the same views: no rdynptr
+    /// queries.
+    fn as_kernel_run(rd: &SeqOut) -> SeqOut {
+        let mut kern = rd.clone();
+        for st in kern.steps.iter_mut() {
+            for o in st.obs.iter_mut().filter(|o| o.valid) {
+                o.size = NOT_APPLIED;
+                o.off = NOT_APPLIED;
+                o.null = 0xff;
+                o.rdonly = 0xff;
+            }
+        }
+        kern
+    }
+
+    #[test]
+    fn differential_check_classifies_adjust_and_clone_differences() {
+        let (s, m) = seq(vec![
+            op(Code::Advance, 0, Arg::SizePlus(1)),
+            op(Code::GetOffset, 0, Arg::Abs(0)),
+            op(Code::Clone, 1, Arg::SizePlus(1)),
+            op(Code::Trim, 1, Arg::Abs(1)),
+        ]);
+        let rd = run_of(Kind::Local, &m, &s);
+        let mut kern = as_kernel_run(&rd);
+        kern.steps[1].ret = EINVAL; // adjust: start > end
+        kern.steps[2].ret = NOT_APPLIED; // no offset getter
+        kern.steps[3].ret = EINVAL; // clone + adjust past the end
+                                    // the kernel's clone stays valid and full size
+        kern.steps[3].obs[1] = obs_of(Kind::Local, &View::new(Kind::Local, 16, false));
+        kern.steps[4].ret = 0;
+        assert_eq!(check_diff(&s, &m, &rd, &kern), Ok([1, 1, 1]));
+        // An unexplained difference: trim results differ on slot 0.
+        let (s2, m2) = seq(vec![op(Code::Trim, 0, Arg::Abs(3))]);
+        let rd2 = run_of(Kind::Local, &m2, &s2);
+        let mut k2 = as_kernel_run(&rd2);
+        k2.steps[1].ret = ERANGE;
+        let e = check_diff(&s2, &m2, &rd2, &k2).unwrap_err();
+        assert!(e.contains("result: rdynptr 0 kernel -34"), "{e}");
+    }
+}

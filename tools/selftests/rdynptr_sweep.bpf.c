@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rdynptr_sweep: the in-guest half of the model-based and differential
+ * sweeps (tools/harness/src/sweep/, Documentation/testing.rst).
+ *
+ * No program here carries a test annotation: the harness runs this object
+ * itself as the sweep/... tests.  userspace writes a batch of operation
+ * sequences into the map `sw_in` (one element), runs a program with
+ * BPF_PROG_TEST_RUN and reads back `sw_out`.  For each sequence the
+ * program makes the initial dynptr of the batch's type in slot 0, applies
+ * the operations one by one to slots 0..2 (slots 1 and 2 start
+ * uninitialized and are made by clone operations) and after the creation
+ * and after every operation records the operation's result and an
+ * observation of every slot.  Ring buffer records are discarded; the
+ * harness consumes the ring buffer after each run, so that discarded
+ * records do not fill it.
+ *
+ * Two implementations of the operations: the rdynptr kfuncs (programs
+ * sweep_*_rd) and the kernel's own dynptr kfuncs (sweep_*_kern:
+ * bpf_dynptr_adjust, _size, _is_null, _is_rdonly, _clone).  The
+ * observations of the _kern programs use only kernel functions.
+ *
+ * The layout of the structs below is mirrored in
+ * tools/harness/src/sweep/ops.rs; the harness checks the map sizes.
+ */
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <rdynptr/kfuncs.h>
+
+char _license[] SEC("license") = "GPL";
+
+/* The kernel's dynptr kfuncs are declared by vmlinux.h. */
+
+#define SW_MAX_OPS	10
+#define SW_SLOTS	3
+#define SW_BATCH	64
+#define SW_BUF		1024
+#define SW_RB_SIZE	(256 * 1024)	/* a whole batch of records fits */
+
+enum sw_code {
+	SW_NOP		= 0,
+	SW_TRIM		= 1,
+	SW_ADVANCE	= 2,
+	SW_GET_SIZE	= 3,
+	SW_GET_OFFSET	= 4,
+	SW_IS_NULL	= 5,
+	SW_IS_RDONLY	= 6,
+	SW_CLONE	= 7,
+};
+
+enum sw_kind {
+	SW_LOCAL	= 0,
+	SW_RINGBUF	= 1,
+	SW_SKB		= 2,
+	SW_SKB_META	= 3,
+	SW_SKB_RDONLY	= 4,
+	SW_XDP		= 5,
+};
+
+/* Result of an operation the program did not apply. */
+#define SW_NOT_APPLIED	0x7eadbeefLL
+
+struct sw_op {
+	__u32 code;
+	__u32 slot;	/* target; for SW_CLONE the new clone's slot */
+	__u32 src;	/* SW_CLONE: the parent's slot */
+	__u32 pad;
+	__u64 arg;	/* length or clone offset */
+};
+
+struct sw_seq {
+	__u32 size;	/* local/ringbuf: size of the initial dynptr */
+	__u32 flags;	/* creation flags: non-zero makes a null dynptr */
+	__u32 nops;
+	__u32 pad;
+	struct sw_op ops[SW_MAX_OPS];
+};
+
+struct sw_in {
+	__u32 nseqs;
+	__u32 kind;
+	__u32 pad[2];
+	__u8 pattern[SW_BUF];
+	struct sw_seq seqs[SW_BATCH];
+};
+
+struct sw_obs {
+	__s64 size;	/* bpf_rdynptr_get_size (rd programs only) */
+	__s64 off;	/* bpf_rdynptr_get_offset (rd programs only) */
+	__s64 ksize;	/* bpf_dynptr_size */
+	__s32 rd_first;	/* bpf_dynptr_read of 1 byte at 0 */
+	__s32 rd_last;	/* ... at ksize - 1 */
+	__s32 rd_past;	/* ... at ksize */
+	__u8 valid;	/* the slot holds a dynptr */
+	__u8 null;	/* bpf_rdynptr_is_null (rd programs only) */
+	__u8 rdonly;	/* bpf_rdynptr_is_rdonly (rd programs only) */
+	__u8 knull;	/* bpf_dynptr_is_null */
+	__u8 krdonly;	/* bpf_dynptr_is_rdonly */
+	__u8 first;
+	__u8 last;
+	__u8 pad;
+	__u32 pad2;
+};
+
+struct sw_step {
+	__s64 ret;
+	struct sw_obs obs[SW_SLOTS];
+};
+
+struct sw_seq_out {
+	__u32 done;	/* operations applied */
+	__u32 pad;
+	struct sw_step init;	/* ret: the creation's return value */
+	struct sw_step steps[SW_MAX_OPS];
+};
+
+struct sw_out {
+	__u64 runs;
+	struct sw_seq_out seqs[SW_BATCH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sw_in);
+} sw_in SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sw_out);
+} sw_out SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SW_RB_SIZE);
+} sw_rb SEC(".maps");
+
+struct sw_ctx {
+	struct sw_in *in;
+	struct sw_out *out;
+	void *pctx;	/* the program's context (skb or xdp_md) */
+};
+
+static __always_inline void observe(struct bpf_dynptr *d, struct sw_obs *o, bool rd)
+{
+	__u8 b = 0;
+	__u64 ks;
+
+	o->valid = 1;
+	if (rd) {
+		o->size = bpf_rdynptr_get_size(d);
+		o->off = bpf_rdynptr_get_offset(d);
+		o->null = bpf_rdynptr_is_null(d);
+		o->rdonly = bpf_rdynptr_is_rdonly(d);
+	} else {
+		o->size = SW_NOT_APPLIED;
+		o->off = SW_NOT_APPLIED;
+		o->null = 0xff;
+		o->rdonly = 0xff;
+	}
+	ks = bpf_dynptr_size(d);
+	o->ksize = ks;
+	o->knull = bpf_dynptr_is_null(d);
+	o->krdonly = bpf_dynptr_is_rdonly(d);
+	o->rd_first = bpf_dynptr_read(&b, 1, d, 0, 0);
+	o->first = b;
+	b = 0;
+	o->rd_last = bpf_dynptr_read(&b, 1, d, ks - 1, 0);
+	o->last = b;
+	o->rd_past = bpf_dynptr_read(&b, 1, d, ks, 0);
+}
+
+static __always_inline void observe_all(struct bpf_dynptr *d0, struct bpf_dynptr *d1,
+					struct bpf_dynptr *d2, __u32 mask,
+					struct sw_step *st, bool rd)
+{
+	observe(d0, &st->obs[0], rd);
+	if (mask & 2)
+		observe(d1, &st->obs[1], rd);
+	else
+		__builtin_memset(&st->obs[1], 0, sizeof(st->obs[1]));
+	if (mask & 4)
+		observe(d2, &st->obs[2], rd);
+	else
+		__builtin_memset(&st->obs[2], 0, sizeof(st->obs[2]));
+}
+
+/* One non-clone operation on dynptr D. */
+static __always_inline __s64 apply(struct bpf_dynptr *d, __u32 code, __u64 arg, bool rd)
+{
+	__u64 sz;
+
+	if (rd) {
+		switch (code) {
+		case SW_TRIM:
+			return bpf_rdynptr_trim(d, arg);
+		case SW_ADVANCE:
+			return bpf_rdynptr_advance(d, arg);
+		case SW_GET_SIZE:
+			return bpf_rdynptr_get_size(d);
+		case SW_GET_OFFSET:
+			return bpf_rdynptr_get_offset(d);
+		case SW_IS_NULL:
+			return bpf_rdynptr_is_null(d);
+		case SW_IS_RDONLY:
+			return bpf_rdynptr_is_rdonly(d);
+		}
+		return SW_NOT_APPLIED;
+	}
+	switch (code) {
+	case SW_TRIM:
+		/* trim(len) == adjust(0, size - len) */
+		sz = bpf_dynptr_size(d);
+		return bpf_dynptr_adjust(d, 0, sz - arg);
+	case SW_ADVANCE:
+		/* advance(len) == adjust(len, size) */
+		sz = bpf_dynptr_size(d);
+		return bpf_dynptr_adjust(d, arg, sz);
+	case SW_GET_SIZE:
+		return (__s64)bpf_dynptr_size(d);
+	case SW_IS_NULL:
+		return bpf_dynptr_is_null(d);
+	case SW_IS_RDONLY:
+		return bpf_dynptr_is_rdonly(d);
+	}
+	/* SW_GET_OFFSET: the kernel has no offset getter. */
+	return SW_NOT_APPLIED;
+}
+
+static __always_inline __s64 do_clone(struct bpf_dynptr *p, struct bpf_dynptr *c, __u64 off,
+				      bool rd)
+{
+	__s64 r;
+
+	if (rd) {
+		if (!bpf_ksym_exists(bpf_rdynptr_clone)) {
+			/* Keep the slot initialized for the verifier. */
+			bpf_dynptr_clone(p, c);
+			return SW_NOT_APPLIED;
+		}
+		return bpf_rdynptr_clone(p, c, off);
+	}
+	/* clone(p, off) == bpf_dynptr_clone(p) + adjust(off, size) */
+	r = bpf_dynptr_clone(p, c);
+	if (r)
+		return r;
+	return bpf_dynptr_adjust(c, off, bpf_dynptr_size(c));
+}
+
+static __always_inline int make(struct sw_ctx *c, struct sw_seq *s, struct bpf_dynptr *d,
+				__u32 kind)
+{
+	__u32 size = s->size;
+	__u64 flags = s->flags;
+	int r;
+
+	switch (kind) {
+	case SW_LOCAL:
+		if (size > SW_BUF)
+			size = SW_BUF;
+		return bpf_dynptr_from_mem(c->in->pattern, size, flags, d);
+	case SW_RINGBUF:
+		r = bpf_ringbuf_reserve_dynptr(&sw_rb, s->size, flags, d);
+		if (!r && size <= SW_BUF)
+			bpf_dynptr_write(d, 0, c->in->pattern, size, 0);
+		return r;
+	case SW_XDP:
+		return bpf_dynptr_from_xdp(c->pctx, flags, d);
+	case SW_SKB_META:
+		return bpf_dynptr_from_skb_meta(c->pctx, flags, d);
+	default:	/* SW_SKB, SW_SKB_RDONLY */
+		return bpf_dynptr_from_skb(c->pctx, flags, d);
+	}
+}
+
+static __always_inline long run_seq(__u32 i, struct sw_ctx *c, __u32 kind, bool rd)
+{
+	struct bpf_dynptr d0, d1, d2;
+	struct sw_seq_out *o;
+	struct sw_seq *s;
+	__u32 mask = 1, j;
+
+	if (i >= SW_BATCH)
+		return 1;
+	s = &c->in->seqs[i];
+	o = &c->out->seqs[i];
+	o->done = 0;
+	o->init.ret = make(c, s, &d0, kind);
+	observe_all(&d0, &d1, &d2, mask, &o->init, rd);
+
+	for (j = 0; j < SW_MAX_OPS; j++) {
+		struct sw_op *op = &s->ops[j];
+		struct sw_step *st = &o->steps[j];
+		__u32 code, slot, src;
+		__u64 arg;
+		__s64 r = SW_NOT_APPLIED;
+
+		if (j >= s->nops)
+			break;
+		code = op->code;
+		slot = op->slot;
+		src = op->src;
+		arg = op->arg;
+		if (code == SW_CLONE) {
+			/* A clone goes into an uninitialized slot 1 or 2. */
+			if (slot == 1 && !(mask & 2)) {
+				if (src == 0) {
+					r = do_clone(&d0, &d1, arg, rd);
+					mask |= 2;
+				} else if (src == 2 && (mask & 4)) {
+					r = do_clone(&d2, &d1, arg, rd);
+					mask |= 2;
+				}
+			} else if (slot == 2 && !(mask & 4)) {
+				if (src == 0) {
+					r = do_clone(&d0, &d2, arg, rd);
+					mask |= 4;
+				} else if (src == 1 && (mask & 2)) {
+					r = do_clone(&d1, &d2, arg, rd);
+					mask |= 4;
+				}
+			}
+		} else if (slot == 0) {
+			r = apply(&d0, code, arg, rd);
+		} else if (slot == 1 && (mask & 2)) {
+			r = apply(&d1, code, arg, rd);
+		} else if (slot == 2 && (mask & 4)) {
+			r = apply(&d2, code, arg, rd);
+		}
+		st->ret = r;
+		observe_all(&d0, &d1, &d2, mask, st, rd);
+		o->done = j + 1;
+	}
+	if (kind == SW_RINGBUF)
+		bpf_ringbuf_discard_dynptr(&d0, 0);
+	return 0;
+}
+
+static __always_inline int run_batch(void *pctx, void *cb)
+{
+	struct sw_ctx c = { .pctx = pctx };
+	__u32 zero = 0, n;
+
+	c.in = bpf_map_lookup_elem(&sw_in, &zero);
+	c.out = bpf_map_lookup_elem(&sw_out, &zero);
+	/* 1 = ran, 0 = no maps: cgroup_skb programs may only return 0 or 1. */
+	if (!c.in || !c.out)
+		return 0;
+	n = c.in->nseqs;
+	if (n > SW_BATCH)
+		n = SW_BATCH;
+	c.out->runs++;
+	bpf_loop(n, cb, &c, 0);
+	return 1;
+}
+
+/*
+ * One program per (dynptr type, implementation): the type is a constant
+ * in each, so the verifier sees only the creation (and release) it
+ * allows.
+ */
+#define SWEEP(name, sec, ctxtype, kind, rd)					\
+static long name##_cb(__u32 i, struct sw_ctx *c)				\
+{										\
+	return run_seq(i, c, kind, rd);						\
+}										\
+SEC(sec)									\
+int name(ctxtype *ctx)								\
+{										\
+	return run_batch(ctx, name##_cb);					\
+}
+
+SWEEP(sweep_local_rd, "?tc", struct __sk_buff, SW_LOCAL, true)
+SWEEP(sweep_local_kern, "?tc", struct __sk_buff, SW_LOCAL, false)
+SWEEP(sweep_ringbuf_rd, "?tc", struct __sk_buff, SW_RINGBUF, true)
+SWEEP(sweep_ringbuf_kern, "?tc", struct __sk_buff, SW_RINGBUF, false)
+SWEEP(sweep_skb_rd, "?tc", struct __sk_buff, SW_SKB, true)
+SWEEP(sweep_skb_kern, "?tc", struct __sk_buff, SW_SKB, false)
+SWEEP(sweep_skb_meta_rd, "?tc", struct __sk_buff, SW_SKB_META, true)
+SWEEP(sweep_skb_meta_kern, "?tc", struct __sk_buff, SW_SKB_META, false)
+SWEEP(sweep_skb_rdonly_rd, "?cgroup_skb/ingress", struct __sk_buff, SW_SKB_RDONLY, true)
+SWEEP(sweep_skb_rdonly_kern, "?cgroup_skb/ingress", struct __sk_buff, SW_SKB_RDONLY, false)
+SWEEP(sweep_xdp_rd, "?xdp", struct xdp_md, SW_XDP, true)
+SWEEP(sweep_xdp_kern, "?xdp", struct xdp_md, SW_XDP, false)
