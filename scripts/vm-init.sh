@@ -21,9 +21,13 @@ finish() {
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /var/tmp 2>/dev/null
+# Keep the 9p root reachable as it is before tmpfs hides /tmp and /var/tmp:
+# the repository or the cache may live there on the host (see unhide).
+mkdir -p /run/root
+mount --bind / /run/root
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=1777 tmpfs /var/tmp 2>/dev/null
 mount -t bpf bpffs /sys/fs/bpf
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
@@ -34,11 +38,27 @@ mount -t tmpfs tmpfs /dev/shm
 
 say "started"
 
+# unhide PATH: if PATH lies under a tmpfs mounted above, show the host's
+# PATH there again (bound from the 9p root).
+unhide() {
+	case $1 in
+	/tmp/*|/var/tmp/*)
+		[ -e "$1" ] && return 0
+		mkdir -p "$1" && mount --bind "/run/root$1" "$1"
+		;;
+	esac
+}
+
+case $rdynptr_run in
+/tmp/*|/var/tmp/*) mkdir -p "$rdynptr_run" ;;
+esac
 if [ -z "$rdynptr_run" ] || ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 run "$rdynptr_run"; then
 	say "cannot mount the run directory \"$rdynptr_run\""
 	busybox reboot -f
 fi
 . "$rdynptr_run/cmd"
+unhide "$RDYNPTR_CWD"
+[ -z "$RDYNPTR_MODULE" ] || unhide "$(dirname "$RDYNPTR_MODULE")"
 
 ip link set lo up 2>/dev/null
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
