@@ -8,11 +8,20 @@
 #   make check           host tests and lints, then make vmtest
 #   make vm CMD='...'    run one command in the guest, return its status
 #   make vmshell         interactive shell in the guest
+#   make check-debug     make vmtest on the debug flavor (KASAN, UBSAN, lockdep,
+#                        kmemleak) with the stress tests, then make reports
+#   make reports         prove the VM runner fails on each kind of kernel
+#                        report (boots the debug flavor once per kind)
 #
 # Variables: KDIR, FLAVOR, KERNEL_PATCHES, VM_TIMEOUT, FILTER, EXTRA_TESTS,
-# ONLY_EXTRA, V (see scripts/rdynptr.sh).
+# ONLY_EXTRA, V, STRESS (see scripts/rdynptr.sh).
 
-export KDIR FLAVOR KERNEL_PATCHES VM_TIMEOUT FILTER EXTRA_TESTS ONLY_EXTRA V CMD BENCH_ARGS
+# The guest command as typed: make must not expand the "$" in it.
+override CMD := $(value CMD)
+export KDIR FLAVOR KERNEL_PATCHES VM_TIMEOUT FILTER EXTRA_TESTS ONLY_EXTRA V CMD BENCH_ARGS STRESS
+
+# Cycles of the module stress tests in make check / check-debug.
+CHECK_STRESS := 1000
 
 R := $(CURDIR)/scripts/rdynptr.sh
 
@@ -46,10 +55,17 @@ bench:
 	@$(R) bench
 
 check: hosttest
-	@$(R) vmtest
+	@STRESS=$(or $(STRESS),$(CHECK_STRESS)) $(R) vmtest
+
+reports:
+	@FLAVOR=$(or $(FLAVOR),debug) $(R) reports
+
+check-debug:
+	@FLAVOR=debug STRESS=$(or $(STRESS),$(CHECK_STRESS)) VM_TIMEOUT=$(or $(VM_TIMEOUT),3600) $(R) vmtest
+	@FLAVOR=debug $(R) reports
 
 clean:
 	rm -rf build
 	git clean -fdqX -- src Kbuild rdynptr.* Module.symvers modules.order .*.cmd 2>/dev/null || true
 
-.PHONY: all module kernel bpf harness vm vmshell vmtest hosttest bench check clean
+.PHONY: all module kernel bpf harness vm vmshell vmtest hosttest bench check check-debug reports clean

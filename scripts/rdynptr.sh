@@ -62,7 +62,7 @@ do_module() {
 	KDIR=$(kdir)
 	export KDIR
 	note MODULE "rdynptr.ko (KDIR=$KDIR)"
-	inroot make -C "$KDIR" M="$top" LLVM=1 -j"$(nproc)" modules
+	inroot make --no-print-directory -C "$KDIR" M="$top" LLVM=1 -j"$(nproc)" modules
 }
 
 do_bpf() {

