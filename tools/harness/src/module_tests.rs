@@ -422,9 +422,16 @@ impl ModuleTests {
 
     /// Loads the loadable programs of every kfunc object (one libbpf
     /// object each).  Err(report) when the test cannot go on.
-    fn load_programs(&mut self, env: &mut Env) -> Result<Vec<String>, TestReport> {
+    /// Loads the kfunc programs.  With `refresh`, first re-reads the
+    /// kernel's BTF (the module's may have changed); the load/unload
+    /// cycles skip that after the first one, since reloading the same
+    /// module brings back the same kfuncs (libbpf resolves their ids anew
+    /// at every load).
+    fn load_programs(&mut self, env: &mut Env, refresh: bool) -> Result<Vec<String>, TestReport> {
         self.loaded.clear();
-        env.refresh_kernel();
+        if refresh {
+            env.refresh_kernel();
+        }
         let existing: Vec<PathBuf> = self
             .kfunc_objs
             .iter()
@@ -481,7 +488,7 @@ impl ModuleTests {
     }
 
     fn kfunc_programs_load(&mut self, env: &mut Env) -> TestReport {
-        let notes = match self.load_programs(env) {
+        let notes = match self.load_programs(env, true) {
             Ok(n) => n,
             Err(r) => return r,
         };
@@ -561,7 +568,7 @@ impl ModuleTests {
         let mut watch = KernelLogWatch::start();
         let mut r = pass();
         if self.loaded.is_empty() {
-            match self.load_programs(env) {
+            match self.load_programs(env, true) {
                 Ok(n) => r.diagnostics.extend(n),
                 Err(rep) => return rep,
             }
@@ -673,7 +680,7 @@ impl ModuleTests {
         let mut with_programs = true;
         for i in 0..self.cycles {
             if with_programs {
-                match self.load_programs(env) {
+                match self.load_programs(env, i == 0) {
                     Ok(_) => {
                         if let Err(e) = self.run_loaded() {
                             r.outcome = Outcome::Fail;
