@@ -116,13 +116,10 @@ impl KfuncSetRegistration {
             if done & hook != 0 {
                 continue;
             }
-            // SAFETY: `self.kset` is a valid `struct btf_kfunc_id_set`: the
-            // owner is this module, the table is the `struct btf_id_set8` of
-            // `self.set` (resolved and sorted by `resolve_btfids`, with
-            // `BTF_SET8_KFUNCS`), the filter is `None` or a function with the
-            // C signature. The kernel copies what it keeps (the table's
-            // pairs; the filter is code of this module, which outlives the
-            // registration).
+            // SAFETY: `self.kset` is a valid `btf_kfunc_id_set`: owner this
+            // module, set the `btf_id_set8` of `self.set` (resolved, sorted,
+            // `BTF_SET8_KFUNCS`), filter `None` or a C-ABI fn of this module,
+            // which outlives the registration; the kernel copies the pairs.
             let ret = unsafe { bindings::register_btf_kfunc_id_set(prog_type.raw(), &self.kset) };
             if let Err(err) = to_result(ret) {
                 let what = if prog_type == ProgType::Any {

@@ -81,6 +81,9 @@ impl KfuncSet {
                     && entries[j].enabled
                     && str_eq(entries[i].name, entries[j].name)
                 {
+                    // Only ever evaluated at compile time (the static that
+                    // `kfunc_set!` defines): this fails the build, it
+                    // cannot panic in the kernel.
                     panic!("a kfunc is listed twice in a kfunc_set! table");
                 }
                 j += 1;
