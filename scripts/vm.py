@@ -281,7 +281,7 @@ def boot(args, rundir):
     accel = args.accel
     if accel == "auto":
         accel = "kvm" if kvm_usable() else "tcg"
-    if args.accel == "auto" and accel == "kvm" and not args.shell:
+    if args.accel == "auto" and accel == "kvm":
         status = run(args, rundir, accel, kvm_trial=True)
         if status is not None:
             return status
@@ -302,6 +302,12 @@ def run(args, rundir, accel, kvm_trial=False):
     if args.shell:
         print("vm: interactive shell; leave with 'exit' (or Ctrl-A x)", file=sys.stderr)
         proc = subprocess.Popen(cmd, preexec_fn=set_pdeathsig)
+        if kvm_trial:
+            try:
+                if proc.wait(timeout=5) != 0:
+                    return None     # QEMU could not start the guest with KVM
+            except subprocess.TimeoutExpired:
+                pass
         try:
             proc.wait()
         except KeyboardInterrupt:
