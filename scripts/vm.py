@@ -379,7 +379,10 @@ def run(args, rundir, accel, kvm_trial=False):
         print("\nvm: timeout: the guest ran past %ds and was killed" % args.timeout,
               file=sys.stderr)
         return EXIT_TIMEOUT
-    return read_status(rundir, None)
+    status = read_status(rundir, None)
+    if status not in (0, EXIT_NO_STATUS):
+        print("vm: the command exited with status %d" % status, file=sys.stderr)
+    return status
 
 
 def read_status(rundir, default):
