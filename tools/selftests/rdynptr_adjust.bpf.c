@@ -30,16 +30,10 @@
 #include <bpf/bpf_helpers.h>
 #include <rdynptr/kfuncs.h>
 #include <rdynptr/bpf_test.h>
+#include "rdynptr_common.h"
 
 char _license[] SEC("license") = "GPL";
 
-#define U32_OVER	(1ULL << 32)
-#define U64_MAX_LEN	(~0ULL)
-
-/* Byte stored at index i of every test buffer. */
-#define PAT(i)		((__u8)((i) * 13 + 7))
-
-#define BUF_SZ		64
 #define BIG_SZ		70000
 
 struct {
@@ -54,47 +48,6 @@ struct {
 __u8 mem[BUF_SZ];
 /* Backing store for a local dynptr whose size needs more than 16 bits. */
 __u8 big[BIG_SZ];
-
-/* Fill @buf with PAT(). */
-static __always_inline void fill(__u8 *buf)
-{
-	int i;
-
-	for (i = 0; i < BUF_SZ; i++)
-		buf[i] = PAT(i);
-}
-
-/*
- * @p must show exactly [@off, @off + @size) of a PAT() buffer, both to our
- * kfuncs and to the kernel's own: returns 0 or @base + the failed check.
- */
-static __always_inline int check_view(const struct bpf_dynptr *p, __u64 off,
-				      __u64 size, int base)
-{
-	__u8 b;
-
-	if (bpf_rdynptr_is_null(p) || bpf_dynptr_is_null(p))
-		return base + 1;
-	if (bpf_rdynptr_get_offset(p) != (__s64)off)
-		return base + 2;
-	if (bpf_rdynptr_get_size(p) != (__s64)size)
-		return base + 3;
-	if (bpf_dynptr_size(p) != size)
-		return base + 4;
-	if (size) {
-		if (bpf_dynptr_read(&b, 1, p, 0, 0))
-			return base + 5;
-		if (b != PAT(off))
-			return base + 6;
-		if (bpf_dynptr_read(&b, 1, p, size - 1, 0))
-			return base + 7;
-		if (b != PAT(off + size - 1))
-			return base + 8;
-	}
-	if (bpf_dynptr_read(&b, 1, p, size, 0) != -E2BIG)
-		return base + 9;
-	return 0;
-}
 
 /* Ringbuf record of BUF_SZ bytes filled with PAT(). */
 static __always_inline int reserve_filled(struct bpf_dynptr *p)

@@ -49,14 +49,10 @@
 #include <bpf/bpf_tracing.h>
 #include <rdynptr/kfuncs.h>
 #include <rdynptr/bpf_test.h>
+#include "rdynptr_common.h"
 
 char _license[] SEC("license") = "GPL";
 
-#define U32_OVER	(1ULL << 32)
-#define U64_MAX_LEN	(~0ULL)
-
-#define PAT(i)		((__u8)((i) * 13 + 7))
-#define BUF_SZ		64
 #define PKT_LEN		RDYNPTR_TEST_PKT_LEN
 
 struct {
@@ -75,43 +71,6 @@ struct bpf_dynptr global_dynptr;
 /* Memory for local dynptrs: 7.3 only takes map values (global data). */
 __u8 mem[BUF_SZ];
 __u8 other[8];
-
-static __always_inline void fill(__u8 *buf)
-{
-	int i;
-
-	for (i = 0; i < BUF_SZ; i++)
-		buf[i] = PAT(i);
-}
-
-/*
- * @p shows [@off, @off + @size) of a PAT() buffer, to our kfuncs and to the
- * kernel's: returns 0 or @base + the failed check.
- */
-static __always_inline int check_view(const struct bpf_dynptr *p, __u64 off,
-				      __u64 size, int base)
-{
-	__u8 b;
-
-	if (bpf_rdynptr_is_null(p) || bpf_dynptr_is_null(p))
-		return base + 1;
-	if (bpf_rdynptr_get_offset(p) != (__s64)off)
-		return base + 2;
-	if (bpf_rdynptr_get_size(p) != (__s64)size)
-		return base + 3;
-	if (bpf_dynptr_size(p) != size)
-		return base + 4;
-	if (size) {
-		if (bpf_dynptr_read(&b, 1, p, 0, 0) || b != PAT(off))
-			return base + 5;
-		if (bpf_dynptr_read(&b, 1, p, size - 1, 0) ||
-		    b != PAT(off + size - 1))
-			return base + 6;
-	}
-	if (bpf_dynptr_read(&b, 1, p, size, 0) != -E2BIG)
-		return base + 7;
-	return 0;
-}
 
 /* @c is a null dynptr, for us and for the kernel. */
 static __always_inline int check_null(const struct bpf_dynptr *c, int base)
