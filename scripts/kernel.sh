@@ -61,7 +61,6 @@ base_inputs() {
 		"$root/.rdynptr-root-complete"
 	for f in "${frags[@]}"; do echo "fragment ${f##*/}"; cat "$f"; done
 }
-basekey=$(base_inputs | cache_key)
 key=$({
 	base_inputs
 	for p in ${patches[@]+"${patches[@]}"}; do echo "patch ${p##*/}"; cat "$p"; done
@@ -75,7 +74,6 @@ if [ -n "$print_dir" ]; then	# where the build is (or would be), and stop
 fi
 
 if [ -f "$dir/.built" ]; then
-	[ -f "$dir/.basekey" ] || echo "$basekey" >"$dir/.basekey"
 	echo "$kdir"
 	exit 0
 fi
@@ -103,53 +101,28 @@ kmake() {
 	echo "patches: ${patches[*]##*/}"
 } >"$dir/inputs"
 
-# A finished build of the same source, fragments and toolchain that
-# differs only in its patches: start from a copy of it, so that changing a
-# patch rebuilds only what the patches touch.
-sibling() {
-	local d
-	for d in "$RDYNPTR_CACHE"/kernel-*; do
-		[ "$d" != "$dir" ] && [ -f "$d/.built" ] &&
-			[ "$(cat "$d/.basekey" 2>/dev/null)" = "$basekey" ] &&
-			{ echo "$d"; return 0; }
-	done
-	return 1
-}
-
-apply_patches() {	# DIR-OF-PATCHES [-R]
+apply_patches() {	# DIR-OF-PATCHES
 	local p list=()
-	while IFS= read -r p; do list+=("$p"); done < <(find "$1" -maxdepth 1 -name '*.patch' | LC_ALL=C sort ${2:+-r})
+	while IFS= read -r p; do list+=("$p"); done < <(find "$1" -maxdepth 1 -name '*.patch' | LC_ALL=C sort)
 	for p in ${list[@]+"${list[@]}"}; do
-		note PATCH "${2:+(reverse) }${p##*/}"
+		note PATCH "${p##*/}"
 		step "apply patch ${p##*/}" \
 			"The patch does not apply to linux-source-7.3 $srcver; refresh it against that tree." \
-			inroot patch -d "$kdir" -p1 --batch --quiet ${2:-} -i "$p"
+			inroot patch -d "$kdir" -p1 --batch --quiet -i "$p"
 	done
 }
 
 if [ ! -f "$dir/.patched" ]; then
 	rm -rf "$kdir" "$dir/.configured" "$dir/patches"
 	mkdir -p "$dir/patches"
-	if sib=$(sibling); then
-		note COPY "$sib/linux -> $kdir"
-		step "copy the sibling kernel build" "Check the free space under $RDYNPTR_CACHE." \
-			cp -a "$sib/linux" "$kdir"
-		apply_patches "$sib/patches" -R
-		# Same fragments (same base key): keep its configuration, so
-		# that the rebuild is limited to what the patches change.
-		cp "$sib/config-check" "$sib/${frags[0]##*/}" "$dir/"
-		touch "$dir/.configured"
-	else
-		note UNPACK "linux-source-7.3 $srcver -> $kdir"
-		step "unpack the kernel source" "Check the free space under $RDYNPTR_CACHE." \
-			inroot tar -C "$dir" -xf "$tarball"
-		mv "$dir/linux-source-7.3" "$kdir"
-	fi
+	note UNPACK "linux-source-7.3 $srcver -> $kdir"
+	step "unpack the kernel source" "Check the free space under $RDYNPTR_CACHE." \
+		inroot tar -C "$dir" -xf "$tarball"
+	mv "$dir/linux-source-7.3" "$kdir"
 	for p in ${patches[@]+"${patches[@]}"}; do
 		cp "$p" "$dir/patches/"
 	done
 	apply_patches "$dir/patches"
-	echo "$basekey" >"$dir/.basekey"
 	touch "$dir/.patched"
 fi
 
