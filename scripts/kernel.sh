@@ -6,9 +6,11 @@
 # usage: scripts/kernel.sh [--flavor NAME] [--patches DIR|none] [--print-dir]
 #
 # linux-source-7.3 from the toolchain root, with the patches of DIR
-# (default scripts/patches/) applied in order, configured as tinyconfig +
-# scripts/kconfig/rdynptr.config (+ scripts/kconfig/NAME.config for a
-# flavor other than the default), built with LLVM=1.  The result lives in
+# (default scripts/patches/) applied in order, then those of
+# scripts/patches/NAME/ for a flavor other than the default (whatever DIR
+# is: they belong to the flavor, like its fragment), configured as
+# tinyconfig + scripts/kconfig/rdynptr.config (+ scripts/kconfig/NAME.config
+# for such a flavor), built with LLVM=1.  The result lives in
 # $RDYNPTR_CACHE/kernel-<key>/linux, keyed by the kernel source version,
 # the fragments, the patches and the toolchain root.  A build directory
 # is used only once it carries its "built" stamp; an interrupted build is
@@ -46,6 +48,11 @@ if [ "$patchdir" != none ]; then
 	while IFS= read -r p; do
 		patches+=("$p")
 	done < <(find "$patchdir" -maxdepth 1 -name '*.patch' | LC_ALL=C sort)
+fi
+if [ "$flavor" != default ] && [ -d "$RDYNPTR_TOP/scripts/patches/$flavor" ]; then
+	while IFS= read -r p; do
+		patches+=("$p")
+	done < <(find "$RDYNPTR_TOP/scripts/patches/$flavor" -maxdepth 1 -name '*.patch' | LC_ALL=C sort)
 fi
 
 root=$("$RDYNPTR_TOP/scripts/toolchain-root.sh")
@@ -119,8 +126,11 @@ if [ ! -f "$dir/.patched" ]; then
 	step "unpack the kernel source" "Check the free space under $RDYNPTR_CACHE." \
 		inroot tar -C "$dir" -xf "$tarball"
 	mv "$dir/linux-source-7.3" "$kdir"
+	# Numbered in the order above, so that the flavor's come last.
+	n=0
 	for p in ${patches[@]+"${patches[@]}"}; do
-		cp "$p" "$dir/patches/"
+		n=$((n + 1))
+		cp "$p" "$dir/patches/$(printf %02d "$n")-${p##*/}"
 	done
 	apply_patches "$dir/patches"
 	touch "$dir/.patched"

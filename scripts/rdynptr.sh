@@ -21,7 +21,8 @@
 #   FLAVOR=NAME       test kernel flavor (default: default)
 #   KERNEL_PATCHES=DIR|none  patch directory for the test kernel
 #   VM_TIMEOUT=S      guest timeout in seconds
-#   FILTER=PAT        test filter (vmtest); several separated by spaces
+#   VM_APPEND=ARGS    extra guest kernel command line
+#   FILTER=PAT        test filter (vmtest, reports); several separated by spaces
 #   STRESS=N          also run the module stress tests with N cycles (vmtest)
 #   EXTRA_TESTS=DIR   also build and run DIR/*.bpf.c; ONLY_EXTRA=1 runs only those
 #   SWEEP_SEED=N      seed of the sweep/... tests (vmtest; default random)
@@ -110,6 +111,7 @@ guest() {	# guest [vm.py options...]
 	[ -f "$top/rdynptr.ko" ] && ko=(--module "$top/rdynptr.ko")
 	local mods=() extra=()
 	[ "${V:-}" = 1 ] && extra+=(-v)
+	[ -n "${VM_APPEND:-}" ] && extra+=(--append "$VM_APPEND")
 	export RDYNPTR_RUNDIR=$RDYNPTR_CACHE/run
 	mkdir -p "$RDYNPTR_RUNDIR"
 	inroot python3 "$top/scripts/vm.py" --kernel "$KDIR/arch/x86/boot/bzImage" \

@@ -190,7 +190,11 @@ def qemu_cmdline(args, rundir, accel):
         "-display", "none",
         "-machine", "pc", "-accel", accel,
         "-cpu", "host" if accel == "kvm" else "max",
-        "-smp", str(args.smp), "-m", args.memory,
+        # One CPU per socket: SeaBIOS's MP table (there is no ACPI in the
+        # test kernel) lists only the first logical CPU of each package,
+        # so "-smp 2" as two cores of one socket gave the guest one CPU.
+        "-smp", "%d,sockets=%d,cores=1,threads=1" % (args.smp, args.smp),
+        "-m", args.memory,
         "-kernel", args.kernel,
         "-append", " ".join(append),
         "-fsdev", "local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap",

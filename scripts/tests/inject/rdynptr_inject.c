@@ -5,7 +5,8 @@
  * provide.  Never loaded by the test suites; scripts/tests/vm-reports.sh
  * loads it in the debug guest and writes to one of
  *
- *   /sys/kernel/debug/rdynptr_inject/leak          kmemleak: lose an allocation
+ *   /sys/kernel/debug/rdynptr_inject/leak          kmemleak: lose large allocations
+ *   /sys/kernel/debug/rdynptr_inject/leak_slab     kmemleak: lose small slab objects
  *   /sys/kernel/debug/rdynptr_inject/lockdep       lockdep: AB-BA lock order
  *   /sys/kernel/debug/rdynptr_inject/atomic_sleep  might_sleep() under a spinlock
  */
@@ -24,19 +25,16 @@ static DEFINE_MUTEX(inject_lock_b);
 static DEFINE_SPINLOCK(inject_spin);
 
 #define INJECT_LEAKS	16
+/* Above KMALLOC_MAX_CACHE_SIZE: served by the page allocator, not a slab. */
+#define INJECT_LARGE	(4 * PAGE_SIZE)
 
 /* Makes each allocation escape, so that it cannot be optimized away. */
 static void *inject_last;
 
 /*
- * Lose INJECT_LEAKS objects.  Each allocation overwrites the pointer to
- * the previous one, so that at most the last can survive in a stale stack
- * slot or register (kmemleak would count that as a reference).
- */
-/*
  * kmemleak scans whole task stacks, dead frames included: the frames
- * kmalloc() used below inject_leak() still hold the pointers it
- * returned.  Overwrite that part of the stack before returning.
+ * kmalloc() used below the caller still hold the pointers it returned.
+ * Overwrite that part of the stack before returning.
  */
 static noinline void inject_scrub_stack(void)
 {
@@ -45,21 +43,42 @@ static noinline void inject_scrub_stack(void)
 	memzero_explicit(buf, sizeof(buf));
 }
 
-static noinline void inject_leak(void)
+/*
+ * Lose INJECT_LEAKS objects of @size bytes.  Each allocation overwrites
+ * the pointer to the previous one, so that none survives in the module.
+ */
+static noinline void inject_lose(size_t size)
 {
 	int i;
 
 	for (i = 0; i < INJECT_LEAKS; i++) {
-		void *p = kmalloc(128, GFP_KERNEL);
+		void *p = kmalloc(size, GFP_KERNEL);
 
 		if (!p)
-			return;
-		memset(p, 0x5a, 128);
+			break;
+		memset(p, 0x5a, size);
 		WRITE_ONCE(inject_last, p);
 	}
 	WRITE_ONCE(inject_last, NULL);
 	inject_scrub_stack();
-	pr_info("rdynptr_inject: leaked %d 128-byte objects\n", INJECT_LEAKS);
+	pr_info("rdynptr_inject: leaked %d objects of %zu bytes\n", i, size);
+}
+
+/* A leak kmemleak must report: large kmalloc() objects. */
+static void inject_leak(void)
+{
+	inject_lose(INJECT_LARGE);
+}
+
+/*
+ * Small kmalloc() objects.  On 7.3 kmemleak does not report these: they
+ * come from the cache's per-CPU sheaf, and the sheaf (itself a kmalloc()
+ * object that kmemleak scans) keeps the popped pointer in the slot above
+ * its new size, which counts as a reference.
+ */
+static void inject_leak_slab(void)
+{
+	inject_lose(128);
 }
 
 static void inject_lockdep(void)
@@ -91,6 +110,7 @@ struct inject_trigger {
 
 static const struct inject_trigger inject_triggers[] = {
 	{ "leak", inject_leak },
+	{ "leak_slab", inject_leak_slab },
 	{ "lockdep", inject_lockdep },
 	{ "atomic_sleep", inject_atomic_sleep },
 };

@@ -972,9 +972,12 @@ impl ModuleTests {
             r.diagnostics.push(e);
         }
         let loads_ok = shared.loads_ok.load(Ordering::Relaxed);
+        // With one CPU the threads only interleave at preemption points.
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         r.diagnostics.push(format!(
-            "{attempts} delete_module attempts in {:?}: {busy} refused (in use), {unloaded} unloaded; \
-             {loads_ok} object loads succeeded, {} failed (module away); {} program runs",
+            "{attempts} delete_module attempts in {:?} on {cpus} CPU(s): {busy} refused (in use), \
+             {unloaded} unloaded; {loads_ok} object loads succeeded, {} failed (module away); \
+             {} program runs",
             start.elapsed(),
             shared.loads_failed.load(Ordering::Relaxed),
             shared.runs.load(Ordering::Relaxed)
