@@ -64,6 +64,8 @@ pub const STRESS_TESTS: &[&str] = &["module/stress_load_unload", "module/stress_
 const STRESS_LOADERS: usize = 2;
 /// module/stress_concurrent fails if its cycles take longer than this.
 const STRESS_TIME_LIMIT: Duration = Duration::from_secs(1200);
+/// How long the concurrent stress waits for a loader after each reload.
+const STRESS_RELOAD_WAIT: Duration = Duration::from_millis(200);
 const KMEMLEAK: &str = "/sys/kernel/debug/kmemleak";
 /// kmemleak does not report objects younger than this (MSECS_MIN_AGE).
 const KMEMLEAK_MIN_AGE: Duration = Duration::from_secs(6);
@@ -764,6 +766,24 @@ impl StressShared {
 /// One loader: loads every object (taking a reference on the module),
 /// test-runs its programs and closes it, until told to stop.  `hold` is
 /// odd exactly while the thread holds loaded programs.
+/// After the module is back, give the loaders a chance at it before the
+/// next unload attempt: wait until one of them loads or closes programs
+/// (its hold counter moves), at most [`STRESS_RELOAD_WAIT`].  Without
+/// this, an unload that takes a few ms (expedited RCU) wins nearly every
+/// race against a program load that takes tens, and the programs almost
+/// never hold the module.  Returns whether a loader moved.
+fn wait_for_loaders(holds: &[Arc<AtomicU64>], shared: &StressShared) -> bool {
+    let before: Vec<u64> = holds.iter().map(|h| h.load(Ordering::SeqCst)).collect();
+    let start = Instant::now();
+    while start.elapsed() < STRESS_RELOAD_WAIT && !shared.stop.load(Ordering::Relaxed) {
+        if holds.iter().zip(&before).any(|(h, b)| h.load(Ordering::SeqCst) != *b) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    false
+}
+
 fn stress_loader(objs: Vec<StressObject>, shared: Arc<StressShared>, hold: Arc<AtomicU64>) {
     while !shared.stop.load(Ordering::Relaxed) {
         for o in &objs {
@@ -907,7 +927,7 @@ impl ModuleTests {
             .collect();
 
         let start = Instant::now();
-        let (mut attempts, mut busy, mut unloaded) = (0usize, 0usize, 0usize);
+        let (mut attempts, mut busy, mut unloaded, mut idle_reloads) = (0usize, 0usize, 0usize, 0usize);
         while !shared.stop.load(Ordering::Relaxed) {
             if unloaded >= self.stress_cycles && busy > 0 {
                 break;
@@ -940,6 +960,9 @@ impl ModuleTests {
                         r.outcome = Outcome::Fail;
                         r.diagnostics.push(format!("attempt {attempts}: {e}"));
                         break;
+                    }
+                    if !wait_for_loaders(&holds, &shared) {
+                        idle_reloads += 1;
                     }
                 }
                 Err(e) if e == libc::EBUSY || e == libc::EAGAIN => {
@@ -976,8 +999,8 @@ impl ModuleTests {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         r.diagnostics.push(format!(
             "{attempts} delete_module attempts in {:?} on {cpus} CPU(s): {busy} refused (in use), \
-             {unloaded} unloaded; {loads_ok} object loads succeeded, {} failed (module away); \
-             {} program runs",
+             {unloaded} unloaded ({idle_reloads} with no load in between); {loads_ok} object loads \
+             succeeded, {} failed (module away); {} program runs",
             start.elapsed(),
             shared.loads_failed.load(Ordering::Relaxed),
             shared.runs.load(Ordering::Relaxed)
