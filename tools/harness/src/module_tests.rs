@@ -776,7 +776,11 @@ fn wait_for_loaders(holds: &[Arc<AtomicU64>], shared: &StressShared) -> bool {
     let before: Vec<u64> = holds.iter().map(|h| h.load(Ordering::SeqCst)).collect();
     let start = Instant::now();
     while start.elapsed() < STRESS_RELOAD_WAIT && !shared.stop.load(Ordering::Relaxed) {
-        if holds.iter().zip(&before).any(|(h, b)| h.load(Ordering::SeqCst) != *b) {
+        if holds
+            .iter()
+            .zip(&before)
+            .any(|(h, b)| h.load(Ordering::SeqCst) != *b)
+        {
             return true;
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -927,7 +931,8 @@ impl ModuleTests {
             .collect();
 
         let start = Instant::now();
-        let (mut attempts, mut busy, mut unloaded, mut idle_reloads) = (0usize, 0usize, 0usize, 0usize);
+        let (mut attempts, mut busy, mut unloaded, mut idle_reloads) =
+            (0usize, 0usize, 0usize, 0usize);
         while !shared.stop.load(Ordering::Relaxed) {
             if unloaded >= self.stress_cycles && busy > 0 {
                 break;
