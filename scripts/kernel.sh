@@ -43,16 +43,19 @@ if [ "$flavor" != default ]; then
 	frags+=("$f")
 fi
 patches=()
+add_patches() {	# DIR: append DIR/*.patch to patches, in name order
+	local p
+	while IFS= read -r p; do
+		patches+=("$p")
+	done < <(find "$1" -maxdepth 1 -name '*.patch' | LC_ALL=C sort)
+}
 if [ "$patchdir" != none ]; then
 	[ -d "$patchdir" ] || die "patch directory $patchdir does not exist"
-	while IFS= read -r p; do
-		patches+=("$p")
-	done < <(find "$patchdir" -maxdepth 1 -name '*.patch' | LC_ALL=C sort)
+	add_patches "$patchdir"
 fi
-if [ "$flavor" != default ] && [ -d "$RDYNPTR_TOP/scripts/patches/$flavor" ]; then
-	while IFS= read -r p; do
-		patches+=("$p")
-	done < <(find "$RDYNPTR_TOP/scripts/patches/$flavor" -maxdepth 1 -name '*.patch' | LC_ALL=C sort)
+flavor_patches=$RDYNPTR_TOP/scripts/patches/$flavor
+if [ "$flavor" != default ] && [ -d "$flavor_patches" ]; then
+	add_patches "$flavor_patches"
 fi
 
 root=$("$RDYNPTR_TOP/scripts/toolchain-root.sh")
@@ -108,17 +111,6 @@ kmake() {
 	echo "patches: ${patches[*]##*/}"
 } >"$dir/inputs"
 
-apply_patches() {	# DIR-OF-PATCHES
-	local p list=()
-	while IFS= read -r p; do list+=("$p"); done < <(find "$1" -maxdepth 1 -name '*.patch' | LC_ALL=C sort)
-	for p in ${list[@]+"${list[@]}"}; do
-		note PATCH "${p##*/}"
-		step "apply patch ${p##*/}" \
-			"The patch does not apply to linux-source-7.3 $srcver; refresh it against that tree." \
-			inroot patch -d "$kdir" -p1 --batch --quiet -i "$p"
-	done
-}
-
 if [ ! -f "$dir/.patched" ]; then
 	rm -rf "$kdir" "$dir/.configured" "$dir/patches"
 	mkdir -p "$dir/patches"
@@ -126,13 +118,17 @@ if [ ! -f "$dir/.patched" ]; then
 	step "unpack the kernel source" "Check the free space under $RDYNPTR_CACHE." \
 		inroot tar -C "$dir" -xf "$tarball"
 	mv "$dir/linux-source-7.3" "$kdir"
-	# Numbered in the order above, so that the flavor's come last.
+	# Kept beside the build, numbered in the order they are applied.
 	n=0
 	for p in ${patches[@]+"${patches[@]}"}; do
 		n=$((n + 1))
-		cp "$p" "$dir/patches/$(printf %02d "$n")-${p##*/}"
+		copy=$dir/patches/$(printf %02d "$n")-${p##*/}
+		cp "$p" "$copy"
+		note PATCH "${copy##*/}"
+		step "apply patch ${p##*/}" \
+			"The patch does not apply to linux-source-7.3 $srcver; refresh it against that tree." \
+			inroot patch -d "$kdir" -p1 --batch --quiet -i "$copy"
 	done
-	apply_patches "$dir/patches"
 	touch "$dir/.patched"
 fi
 

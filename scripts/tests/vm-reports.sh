@@ -62,7 +62,7 @@ case_ lockdep 251 "possible circular locking dependency" "$inj/lockdep"
 case_ atomic_sleep 250 "BUG: sleeping function called from invalid context" "$inj/atomic_sleep"
 case_ kmemleak 251 "unreferenced object" "$inj/leak"
 # Small objects come from the slab's per-CPU sheaves; without
-# scripts/patches/debug/0001-mm-slub-... kmemleak never reports them.
+# scripts/patches/debug/0001-mm-slub-... kmemleak misses them.
 case_ kmemleak_slab 251 "unreferenced object" "$inj/leak_slab"
 
 echo "vm-reports: $pass passed, $fail failed"

@@ -71,10 +71,10 @@ static void inject_leak(void)
 }
 
 /*
- * Small kmalloc() objects.  On 7.3 kmemleak does not report these: they
- * come from the cache's per-CPU sheaf, and the sheaf (itself a kmalloc()
- * object that kmemleak scans) keeps the popped pointer in the slot above
- * its new size, which counts as a reference.
+ * Small kmalloc() objects, served by the cache's per-CPU sheaf.  A stock
+ * 7.3 kmemleak misses them: the sheaf (itself a kmalloc() object that
+ * kmemleak scans) keeps the popped pointer in the slot above its new
+ * size.  The debug flavor's scripts/patches/debug/ patch fixes that.
  */
 static void inject_leak_slab(void)
 {
