@@ -94,8 +94,6 @@ pub struct KernelBtf {
     module_funcs: HashMap<String, String>,
     vmlinux: Option<Btf<'static>>,
     vmlinux_error: Option<String>,
-    base_cnt: u32,
-    pub warnings: Vec<String>,
 }
 
 impl KernelBtf {
@@ -105,8 +103,6 @@ impl KernelBtf {
             module_funcs: HashMap::new(),
             vmlinux: None,
             vmlinux_error: None,
-            base_cnt: 0,
-            warnings: Vec::new(),
         };
         let vmlinux = match Btf::from_vmlinux() {
             Ok(b) => b,
@@ -115,11 +111,14 @@ impl KernelBtf {
                 return kb;
             }
         };
-        kb.base_cnt = u32::try_from(vmlinux.len()).unwrap_or(u32::MAX);
+        let base_cnt = u32::try_from(vmlinux.len()).unwrap_or(u32::MAX);
+        // A module whose BTF cannot be read looks like one without kfuncs:
+        // say why on stderr (stdout carries KTAP).
+        let warn = |w: String| eprintln!("rdynptr-test: warning: {w}");
         let mut entries: Vec<_> = match std::fs::read_dir(SYSFS_BTF) {
             Ok(d) => d.flatten().map(|e| e.path()).collect(),
             Err(e) => {
-                kb.warnings.push(format!("cannot list {SYSFS_BTF}: {e}"));
+                warn(format!("cannot list {SYSFS_BTF}: {e}"));
                 Vec::new()
             }
         };
@@ -130,11 +129,11 @@ impl KernelBtf {
             }
             match ModuleBtf::parse(&path, &vmlinux) {
                 Ok(m) => kb.modules.push(m),
-                Err(e) => kb.warnings.push(e),
+                Err(e) => warn(e),
             }
         }
         for m in &kb.modules {
-            for id in m.own_ids(kb.base_cnt) {
+            for id in m.own_ids(base_cnt) {
                 if let Some(name) = m.func_name(id) {
                     kb.module_funcs
                         .entry(name)
@@ -151,18 +150,14 @@ impl KernelBtf {
         self.vmlinux_error.as_deref()
     }
 
-    /// Where the kernel defines FUNC `name`: "vmlinux" or a module name.
-    pub fn find_func(&self, name: &str) -> Option<String> {
-        if let Some(v) = &self.vmlinux {
-            if v.type_by_name::<Func<'_>>(name).is_some() {
-                return Some("vmlinux".to_string());
-            }
-        }
-        self.module_funcs.get(name).cloned()
-    }
-
+    /// Whether the kernel defines FUNC `name`, in a module or vmlinux.
+    /// Modules first: a lookup in vmlinux scans all of its types.
     pub fn has_func(&self, name: &str) -> bool {
-        self.find_func(name).is_some()
+        self.module_funcs.contains_key(name)
+            || self
+                .vmlinux
+                .as_ref()
+                .is_some_and(|v| v.type_by_name::<Func<'_>>(name).is_some())
     }
 
     /// FUNC names of module `module` that start with `prefix`, sorted.

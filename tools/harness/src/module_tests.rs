@@ -293,12 +293,8 @@ fn pick_programs(
     info: &ObjectInfo,
     kernel: &KernelBtf,
 ) -> Result<(Vec<String>, Vec<String>), String> {
-    let strong_missing: Vec<&str> = info
-        .kfunc_externs
-        .iter()
-        .filter(|(k, weak)| !**weak && !kernel.has_func(essential_name(k)))
-        .map(|(k, _)| k.as_str())
-        .collect();
+    let has = |k: &str| kernel.has_func(k);
+    let strong_missing = info.missing_strong_externs(has);
     if !strong_missing.is_empty() {
         return Err(format!(
             "not loading {}: it declares kfuncs the kernel lacks without __weak ({})",
@@ -312,15 +308,8 @@ fn pick_programs(
         if p.spec.as_ref().is_some_and(|s| s.expect_failure) {
             continue;
         }
-        let missing: Vec<&str> = match &p.kfuncs {
-            // As in the runner: a call guarded by bpf_ksym_exists() is fine.
-            Ok(u) => u
-                .called
-                .iter()
-                .filter(|k| !u.address_taken.contains(*k))
-                .map(|k| essential_name(k))
-                .filter(|k| !kernel.has_func(k))
-                .collect(),
+        let missing = match &p.kfuncs {
+            Ok(u) => objects::missing_calls(u, has),
             Err(e) => {
                 notes.push(format!("not loading {}/{}: {e}", info.name, p.name));
                 continue;
@@ -763,9 +752,6 @@ impl StressShared {
     }
 }
 
-/// One loader: loads every object (taking a reference on the module),
-/// test-runs its programs and closes it, until told to stop.  `hold` is
-/// odd exactly while the thread holds loaded programs.
 /// After the module is back, give the loaders a chance at it before the
 /// next unload attempt: wait until one of them loads or closes programs
 /// (its hold counter moves), at most [`STRESS_RELOAD_WAIT`].  Without
@@ -788,6 +774,9 @@ fn wait_for_loaders(holds: &[Arc<AtomicU64>], shared: &StressShared) -> bool {
     false
 }
 
+/// One loader: loads every object (taking a reference on the module),
+/// test-runs its programs and closes it, until told to stop.  `hold` is
+/// odd exactly while the thread holds loaded programs.
 fn stress_loader(objs: Vec<StressObject>, shared: Arc<StressShared>, hold: Arc<AtomicU64>) {
     while !shared.stop.load(Ordering::Relaxed) {
         for o in &objs {

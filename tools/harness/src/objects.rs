@@ -40,6 +40,30 @@ pub struct ObjectInfo {
     pub kfunc_externs: BTreeMap<String, bool>,
 }
 
+impl ObjectInfo {
+    /// Kfunc externs declared without `__weak` that `kernel_has` lacks:
+    /// libbpf cannot load any program of the object then.
+    pub fn missing_strong_externs(&self, kernel_has: impl Fn(&str) -> bool) -> Vec<&str> {
+        self.kfunc_externs
+            .iter()
+            .filter(|(k, weak)| !**weak && !kernel_has(essential_name(k)))
+            .map(|(k, _)| k.as_str())
+            .collect()
+    }
+}
+
+/// The kfuncs `u` calls that `kernel_has` lacks, by the names the kernel
+/// knows them by.  A call whose address is also taken is guarded by
+/// bpf_ksym_exists() and does not count.
+pub fn missing_calls(u: &ExternUse, kernel_has: impl Fn(&str) -> bool) -> Vec<&str> {
+    u.called
+        .iter()
+        .filter(|k| !u.address_taken.contains(*k))
+        .map(|k| essential_name(k))
+        .filter(|k| !kernel_has(k))
+        .collect()
+}
+
 /// "dir/dynptr_trim.bpf.o" -> "dynptr_trim".
 pub fn object_name(path: &Path) -> String {
     let file = path

@@ -7,7 +7,7 @@ use crate::kernel::{self, KernelBtf, ProgTypeSupport};
 use crate::ktap::Outcome;
 use crate::libbpflog;
 use crate::logmatch;
-use crate::objects::{essential_name, ObjectInfo, ProgramInfo};
+use crate::objects::{self, essential_name, ObjectInfo, ProgramInfo};
 use crate::packet;
 use crate::spec::{self, fmt_retval, LoadMode, TestSpec};
 use libbpf_rs::libbpf_sys as sys;
@@ -203,12 +203,7 @@ pub fn kfunc_skip_reason(
     }
     match &prog.kfuncs {
         Ok(u) => {
-            let absent: Vec<&str> = u
-                .called
-                .iter()
-                .filter(|k| missing(k) && !u.address_taken.contains(*k))
-                .map(|k| essential_name(k))
-                .collect();
+            let absent = objects::missing_calls(u, kernel_has);
             if !absent.is_empty() {
                 return Some(format!(
                     "calls {} {}, which the running kernel does not have",
@@ -227,11 +222,7 @@ pub fn kfunc_skip_reason(
             }
         }
     }
-    if let Some((k, _)) = obj
-        .kfunc_externs
-        .iter()
-        .find(|(k, weak)| !**weak && missing(k))
-    {
+    if let Some(k) = obj.missing_strong_externs(kernel_has).first() {
         return Some(format!(
             "the object declares kfunc {} (not __weak), which the running kernel does not have, so libbpf cannot load any of its programs",
             essential_name(k)

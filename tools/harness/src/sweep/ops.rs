@@ -352,6 +352,20 @@ pub struct Obs {
     pub last: u8,
 }
 
+impl Obs {
+    /// What the kernel-kfunc program records of the same slot: it cannot
+    /// query the view through the rdynptr kfuncs (size, off, null, rdonly).
+    pub fn kernel_visible(mut self) -> Obs {
+        if self.valid {
+            self.size = NOT_APPLIED;
+            self.off = NOT_APPLIED;
+            self.null = 0xff;
+            self.rdonly = 0xff;
+        }
+        self
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Step {
     pub ret: i64,
