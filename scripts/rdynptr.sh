@@ -9,6 +9,7 @@
 #   bpf       build vmlinux.h and the BPF test objects (and EXTRA_TESTS)
 #   harness   build the test harness
 #   vm        run CMD in the guest (with the module loaded)
+#   run       the same, without building the module first
 #   vmshell   interactive shell in the guest
 #   vmtest    module + bpf + harness, then run the suites in the guest
 #   hosttest  host-side tests and lints
@@ -20,7 +21,8 @@
 #   KDIR=DIR          build against this Rust-enabled kernel tree instead
 #   FLAVOR=NAME       test kernel flavor (default: default)
 #   KERNEL_PATCHES=DIR|none  patch directory for the test kernel
-#   VM_TIMEOUT=S      guest timeout in seconds
+#   VM_TIMEOUT=S      guest timeout in seconds (default 300)
+#   VM_DEADLINE=T     no guest runs past T (seconds since the epoch)
 #   VM_APPEND=ARGS    extra guest kernel command line
 #   FILTER=PAT        test filter (vmtest, reports); several separated by spaces
 #   STRESS=N          also run the module stress tests with N cycles (vmtest)
@@ -112,10 +114,16 @@ guest() {	# guest [vm.py options...]
 	local mods=() extra=()
 	[ "${V:-}" = 1 ] && extra+=(-v)
 	[ -n "${VM_APPEND:-}" ] && extra+=(--append "$VM_APPEND")
+	local timeout=${VM_TIMEOUT:-300}
+	if [ -n "${VM_DEADLINE:-}" ]; then
+		local left=$((VM_DEADLINE - $(date +%s)))
+		[ "$left" -gt 0 ] || die "VM_DEADLINE has passed"
+		[ "$left" -ge "$timeout" ] || timeout=$left
+	fi
 	export RDYNPTR_RUNDIR=$RDYNPTR_CACHE/run
 	mkdir -p "$RDYNPTR_RUNDIR"
 	inroot python3 "$top/scripts/vm.py" --kernel "$KDIR/arch/x86/boot/bzImage" \
-		--timeout "${VM_TIMEOUT:-300}" ${ko[@]+"${ko[@]}"} \
+		--timeout "$timeout" ${ko[@]+"${ko[@]}"} \
 		${extra[@]+"${extra[@]}"} "$@"
 }
 
@@ -185,7 +193,7 @@ do_hosttest() {
 	cargo_in_root test --quiet
 }
 
-[ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|vmshell|vmtest|hosttest"
+[ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|run|vmshell|vmtest|bench|hosttest|reports"
 what=$1
 shift
 case $what in
@@ -196,6 +204,10 @@ harness) do_harness ;;
 vm)
 	[ -n "${CMD:-}" ] || die "usage: make vm CMD='command'"
 	do_module
+	guest --cmd "$CMD"
+	;;
+run)	# as vm, without building the module first (it must be built)
+	[ -n "${CMD:-}" ] || die "usage: CMD='command' $0 run"
 	guest --cmd "$CMD"
 	;;
 vmshell)

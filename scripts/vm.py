@@ -76,8 +76,6 @@ REPORT_PATTERNS = [
 CRASH_RE = re.compile("|".join(CRASH_PATTERNS))
 REPORT_RE = re.compile("|".join(REPORT_PATTERNS))
 
-# Written by the guest's init before it runs the command: lines after it
-# belong to the test run (used to keep boot-time noise apart).
 STATUS_FILE = "status"
 STDOUT_FILE = "stdout"
 CMD_FILE = "cmd"
@@ -377,12 +375,11 @@ def run(args, rundir, accel, kvm_trial=False):
         print("vm: interrupted", file=sys.stderr)
         return 130
     if console.first_problem is not None:
-        kind = console.first_problem[0]
         print("\nvm: the kernel %s:" % ("crashed" if console.crashed else
                                         "reported a problem"), file=sys.stderr)
         for line in console.excerpt():
             print("vm: | " + line, file=sys.stderr)
-        return EXIT_KERNEL_CRASH if console.crashed or kind == "crash" else EXIT_KERNEL_REPORT
+        return EXIT_KERNEL_CRASH if console.crashed else EXIT_KERNEL_REPORT
     if timed_out:
         print("\nvm: timeout: the guest ran past %ds and was killed" % args.timeout,
               file=sys.stderr)
