@@ -13,12 +13,12 @@
 #   make reports         prove the VM runner fails on each kind of kernel
 #                        report (boots the debug flavor once per kind)
 #
-# Variables: KDIR, FLAVOR, KERNEL_PATCHES, VM_TIMEOUT, VM_DEADLINE, VM_APPEND, FILTER, EXTRA_TESTS,
-# ONLY_EXTRA, V, STRESS (see scripts/rdynptr.sh).
+# Variables: KDIR, FLAVOR, KERNEL_PATCHES, VM_TIMEOUT, VM_DEADLINE, VM_APPEND, VM_ACCEL, FILTER, EXTRA_TESTS,
+# ONLY_EXTRA, V, STRESS, JOBS (see scripts/rdynptr.sh).
 
 # The guest command as typed: make must not expand the "$" in it.
 override CMD := $(value CMD)
-export KDIR FLAVOR KERNEL_PATCHES VM_TIMEOUT VM_DEADLINE VM_APPEND FILTER EXTRA_TESTS ONLY_EXTRA V CMD BENCH_ARGS STRESS
+export KDIR FLAVOR KERNEL_PATCHES VM_TIMEOUT VM_DEADLINE VM_APPEND VM_ACCEL FILTER EXTRA_TESTS ONLY_EXTRA V CMD BENCH_ARGS STRESS JOBS
 
 # Cycles of the module stress tests in make check / check-debug.
 CHECK_STRESS := 1000

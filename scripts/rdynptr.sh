@@ -24,8 +24,12 @@
 #   VM_TIMEOUT=S      guest timeout in seconds (default 300)
 #   VM_DEADLINE=T     no guest runs past T (seconds since the epoch)
 #   VM_APPEND=ARGS    extra guest kernel command line
+#   VM_ACCEL=A        kvm, tcg, or auto (default: KVM if a KVM guest boots on
+#                     this host; probed once, remembered under $RDYNPTR_CACHE/accel)
 #   FILTER=PAT        test filter (vmtest, reports); several separated by spaces
 #   STRESS=N          also run the module stress tests with N cycles (vmtest)
+#   JOBS=N            tests run at once in the guest (default: its CPUs), and
+#                     parallel jobs of the host builds (default: nproc)
 #   EXTRA_TESTS=DIR   also build and run DIR/*.bpf.c; ONLY_EXTRA=1 runs only those
 #   SWEEP_SEED=N      seed of the sweep/... tests (vmtest; default random)
 #   V=1               full kernel console
@@ -65,7 +69,7 @@ do_module() {
 	KDIR=$(kdir)
 	export KDIR
 	note MODULE "rdynptr.ko (KDIR=$KDIR)"
-	inroot make --no-print-directory -C "$KDIR" M="$top" LLVM=1 -j"$(nproc)" modules
+	inroot make --no-print-directory -C "$KDIR" M="$top" LLVM=1 -j"$(build_jobs)" modules
 }
 
 do_bpf() {
@@ -103,8 +107,17 @@ cargo_in_root() {	# cargo_in_root SUBCOMMAND [ARGS...] (the manifest goes before
 }
 
 do_harness() {
-	note CARGO "tools (harness)"
-	cargo_in_root build --release --quiet
+	# Progress: cargo prints a line per crate it compiles; a first build
+	# compiles about as many as tools/Cargo.lock lists.
+	local log=$build/cargo-build.log crates
+	crates=$(grep -c '^name = ' "$top/tools/Cargo.lock")
+	mkdir -p "$build"
+	: >"$log"
+	note CARGO "tools (harness; log: $log)"
+	if ! progress CARGO "$log" "$crates" '^ *Compiling ' cargo_in_root build --release; then
+		grep -vE '^ *(Compiling|Downloaded|Downloading) ' "$log" | tail -n 60 >&2
+		die "building the tools failed; the full log is $log"
+	fi
 }
 
 guest() {	# guest [vm.py options...]
@@ -120,10 +133,15 @@ guest() {	# guest [vm.py options...]
 		[ "$left" -gt 0 ] || die "VM_DEADLINE has passed"
 		[ "$left" -ge "$timeout" ] || timeout=$left
 	fi
+	case ${VM_ACCEL:=auto} in
+	auto|kvm|tcg) ;;
+	*) die "VM_ACCEL=$VM_ACCEL: use kvm, tcg or auto" ;;
+	esac
 	export RDYNPTR_RUNDIR=$RDYNPTR_CACHE/run
 	mkdir -p "$RDYNPTR_RUNDIR"
 	inroot python3 "$top/scripts/vm.py" --kernel "$KDIR/arch/x86/boot/bzImage" \
 		--timeout "$timeout" ${ko[@]+"${ko[@]}"} \
+		--accel "$VM_ACCEL" --verdict-dir "$RDYNPTR_CACHE/accel" \
 		${extra[@]+"${extra[@]}"} "$@"
 }
 
@@ -136,6 +154,7 @@ do_vmtest() {
 		args+=(--filter "$f")
 	done
 	[ -n "${STRESS:-}" ] && [ "$STRESS" != 0 ] && args+=(--stress-cycles "$STRESS")
+	[ -n "${JOBS:-}" ] && args+=(--jobs "$JOBS")
 	# SWEEP_SEED replays the sweep/... tests (Documentation/testing.rst).
 	if [ -n "${SWEEP_SEED:-}" ]; then
 		args+=(--sweep-seed "$SWEEP_SEED")
@@ -171,13 +190,28 @@ do_bench() {
 	inroot make -s -f "$top/scripts/bpf.mk" KDIR="$KDIR" \
 		SRC="$top/tools/bench/progs" OUT="$build/bench"
 	do_harness
+	# The instruction-counting plugin, against the root's QEMU.
+	local plugin=$build/bench/insn-count.so src=$top/tools/bench/plugin/insn-count.c
+	if [ ! "$plugin" -nt "$src" ]; then
+		note CC "${plugin#"$top"/}"
+		inroot sh -c 'cc -shared -fPIC -O2 -Wall -Werror -o "$1" "$2" $(pkg-config --cflags glib-2.0)' \
+			sh "$plugin" "$src"
+	fi
+	local bench=("$cargo_target/release/rdynptr-bench" ${BENCH_ARGS:-} "$build"/bench/*.bpf.o)
 	local q=() a
-	for a in "$cargo_target/release/rdynptr-bench" ${BENCH_ARGS:-} "$build"/bench/*.bpf.o; do
+	for a in "${bench[@]}"; do
 		q+=("$(printf '%q' "$a")")
 	done
-	rm -rf "$build/bench-out"
+	# First the instruction counts, under TCG with the plugin (one run of
+	# each loop), then the timings, without it (it slows the guest).
+	rm -rf "$build/bench-insns" "$build/bench-out"
+	note BENCH "instructions per call (QEMU insn-count plugin)"
+	VM_TIMEOUT=${VM_TIMEOUT:-600} guest --plugin "$plugin,out={out}/insn-count.txt" \
+		--outdir "$build/bench-insns" \
+		--cmd "${q[*]} --count-insns \"\$RDYNPTR_OUT/insn-count.txt\" --json \"\$RDYNPTR_OUT/insns.json\""
+	note BENCH "time per call"
 	VM_TIMEOUT=${VM_TIMEOUT:-1800} guest --outdir "$build/bench-out" \
-		--cmd "${q[*]} --json \"\$RDYNPTR_OUT/bench.json\""
+		--cmd "${q[*]} --insns $(printf '%q' "$build/bench-insns/insns.json") --json \"\$RDYNPTR_OUT/bench.json\""
 	[ -f "$build/bench-out/bench.json" ] && cp "$build/bench-out/bench.json" "$build/bench.json" &&
 		note BENCH "JSON written to $build/bench.json"
 }

@@ -4,7 +4,8 @@
 # Create (once) the rdynptr toolchain root and print its path.
 #
 # The root is a Debian trixie chroot with everything the build and the
-# guest need (scripts/toolchain-packages).  It lives under
+# guest need (scripts/toolchain-packages), made by mmdebstrap: as root, or
+# without root in a user namespace (Documentation/rootless.rst).  It lives under
 # $RDYNPTR_CACHE/root-<key>, where the key covers the package list, the
 # suites and the mirror.  It is built in a temporary directory and renamed
 # into place only when complete, so an interrupted run never leaves a root
@@ -18,7 +19,7 @@ set -euo pipefail
 # a run in progress.
 main() {
 
-ROOT_FORMAT=1
+ROOT_FORMAT=3
 SUITE=trixie
 MIRROR=${RDYNPTR_MIRROR:-http://deb.debian.org/debian}
 PKGLIST=$RDYNPTR_TOP/scripts/toolchain-packages
@@ -36,7 +37,6 @@ if [ -f "$root/$stamp" ]; then
 	exit 0
 fi
 
-[ "$(id -u)" = 0 ] || die "creating the toolchain root needs root (debootstrap, chroot); run as root"
 mkdir -p "$RDYNPTR_CACHE"
 exec 9>"$RDYNPTR_CACHE/root.lock"
 flock 9
@@ -49,69 +49,60 @@ avail=$(df -Pk "$RDYNPTR_CACHE" | awk 'NR == 2 { print $4 }')
 [ "$avail" -ge $((6 * 1024 * 1024)) ] ||
 	die "step \"disk space\": $RDYNPTR_CACHE has $((avail / 1024)) MiB free; the root and kernel build need about 6 GiB. Free some space or set RDYNPTR_CACHE."
 
-if ! command -v debootstrap >/dev/null; then
-	note INSTALL "debootstrap (host)"
-	step "install debootstrap" \
-		"Install it yourself: apt-get install debootstrap (needs a Debian-based host and network)." \
-		sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null'
+# mmdebstrap makes the root as root, and without root in a user namespace
+# (its unshare mode: the files belong to the user's subordinate ids).
+if [ "$(id -u)" = 0 ]; then
+	mode=root
+	if ! command -v mmdebstrap >/dev/null; then
+		note INSTALL "mmdebstrap (host)"
+		step "install mmdebstrap" \
+			"Install it yourself: apt-get install mmdebstrap (needs a Debian-based host and network)." \
+			sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null'
+	fi
+else
+	mode=unshare
+	command -v mmdebstrap >/dev/null && command -v newuidmap >/dev/null ||
+		die "making the toolchain root as $(id -un) needs mmdebstrap and newuidmap on the host: ask an administrator to run apt-get install mmdebstrap uidmap (or run this once as root)"
+	grep -q "^$(id -un):" /etc/subuid && grep -q "^$(id -un):" /etc/subgid ||
+		die "making the toolchain root as $(id -un) needs subordinate ids: ask an administrator to run usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $(id -un) (see Documentation/rootless.rst)"
+	userns_check
 fi
 
 tmp=$root.tmp.$$
 cleanup() {
-	# Never leave mounts or a half-made root behind.
-	for m in dev/pts dev proc sys; do
-		mountpoint -q "$tmp/$m" 2>/dev/null && umount -l "$tmp/$m" || true
-	done
-	rm -rf --one-file-system "$tmp"
+	rm_tree "$tmp"
 }
 trap cleanup EXIT
-rm -rf --one-file-system "$RDYNPTR_CACHE"/root-*.tmp.* 2>/dev/null || true
+for old in "$RDYNPTR_CACHE"/root-*.tmp.*; do
+	[ -e "$old" ] && rm_tree "$old"
+done
 
-log=$RDYNPTR_CACHE/root-$key.log
-note ROOT "creating $root (log: $log)"
-step "debootstrap $SUITE" \
-	"Check the network to $MIRROR and the free space; the log is $log." \
-	debootstrap --variant=minbase "$SUITE" "$tmp" "$MIRROR" >"$log" 2>&1
-
-cat >"$tmp/etc/apt/sources.list" <<SOURCES
-deb $MIRROR $SUITE main
-deb $MIRROR $SUITE-backports main
-SOURCES
-printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
-chmod +x "$tmp/usr/sbin/policy-rc.d"
-cp -L /etc/resolv.conf "$tmp/etc/resolv.conf" 2>/dev/null || true
-
-plain=() backports=()
+includes=()
 while read -r p; do
 	case $p in
-	*:*) backports+=("${p#*:}") ;;
-	*) plain+=("$p") ;;
+	*:*) includes+=("${p#*:}/${p%%:*}") ;;	# suite:package -> package/suite
+	*) includes+=("$p") ;;
 	esac
 done < <(packages)
+includes=$(IFS=,; echo "${includes[*]}")
 
-inroot() {
-	"$RDYNPTR_TOP/scripts/in-root" --root "$tmp" -- "$@" >>"$log" 2>&1
-}
-export DEBIAN_FRONTEND=noninteractive
-step "apt-get update in the root" \
-	"Check the network to $MIRROR; the log is $log." \
-	inroot apt-get update
-step "install the toolchain packages" \
-	"See $log for the package that failed; check scripts/toolchain-packages and the free space." \
-	inroot apt-get install -y --no-install-recommends "${plain[@]}"
-if [ ${#backports[@]} -gt 0 ]; then
-	step "install from $SUITE-backports" \
-		"See $log; the backports suite must carry: ${backports[*]}." \
-		inroot apt-get install -y --no-install-recommends -t "$SUITE-backports" "${backports[@]}"
-fi
-inroot apt-get clean
-
-{
-	echo "created $(date -u +%FT%TZ)"
-	inroot true
-	"$RDYNPTR_TOP/scripts/in-root" --root "$tmp" -- dpkg-query -W -f '${Package} ${Version}\n'
-} >"$tmp/$stamp.tmp"
-mv "$tmp/$stamp.tmp" "$tmp/$stamp"
+log=$RDYNPTR_CACHE/root-$key.log
+: >"$log"
+# Progress: apt's lines for each package fetched, unpacked and set up.
+steps_re='^(Get:[0-9]|Unpacking |Setting up )'
+steps=880
+note ROOT "creating $root (log: $log)"
+step "mmdebstrap $SUITE ($mode mode)" \
+	"Check the network to $MIRROR, the free space and the log $log." \
+	progress ROOT "$log" "$steps" "$steps_re" \
+	mmdebstrap --mode="$mode" --variant=minbase --verbose \
+		--include="$includes" \
+		--customize-hook="$(cat "$RDYNPTR_TOP/scripts/toolchain-root-customize")" \
+		"$SUITE" "$tmp" \
+		"deb $MIRROR $SUITE main" \
+		"deb $MIRROR $SUITE-backports main" \
+		"deb-src $MIRROR $SUITE main"
+step "check the root" "See the output above." "$RDYNPTR_TOP/scripts/in-root" --root "$tmp" -- true
 mv "$tmp" "$root"
 trap - EXIT
 note ROOT "ready"

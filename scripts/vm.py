@@ -3,7 +3,13 @@
 """Boot the rdynptr test kernel in QEMU and run one command in the guest.
 
 usage: scripts/vm.py --kernel BZIMAGE [--module KO] [--timeout S]
+                     [--accel auto|kvm|tcg] [--verdict-dir DIR]
                      [--shell | --cmd CMD] [--cwd DIR] [-v]
+
+With --accel auto, KVM is used when /dev/kvm works and a KVM guest really
+boots on this host (nested KVM may hang after the BIOS).  A probe boots
+the kernel once to its first panic; its verdict is kept in --verdict-dir,
+keyed by the host kernel, the CPU and the QEMU version.
 
 Runs inside the toolchain root (scripts/in-root), whose "/" becomes the
 guest's root file system, read-only over 9p.  Whatever in-root bind-mounts
@@ -39,6 +45,7 @@ EXIT_NO_STATUS = 253        # the guest stopped without reporting a status
 EXIT_RUNNER = 254           # the runner itself failed (bad arguments, QEMU)
 
 KVM_TRIAL_SECONDS = 20      # a KVM guest that prints nothing by then is stuck
+KVM_PROBE_SECONDS = 10      # a KVM boot to the panic takes well under 1 s
 
 __doc__ += """
   %d  the kernel crashed (panic, Oops, BUG)
@@ -111,6 +118,105 @@ def kvm_usable():
         return False
     finally:
         os.close(fd)
+
+
+def accel_key(qemu):
+    """What decides whether KVM can run a guest here: the host kernel, the
+    CPU (model and flags, which nested virtualization trims) and QEMU."""
+    import hashlib
+    h = hashlib.sha256()
+    u = os.uname()
+    h.update(("%s %s %s\n" % (u.release, u.version, u.machine)).encode())
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = f.read().split("\n\n", 1)[0]
+        h.update("\n".join(l for l in cpu.splitlines()
+                           if l.split(":")[0].strip() in
+                           ("vendor_id", "model name", "flags", "microcode")).encode())
+    except OSError:
+        pass
+    try:
+        h.update(subprocess.run([qemu, "--version"], capture_output=True,
+                                timeout=30).stdout)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return h.hexdigest()[:16]
+
+
+def probe_kvm(args):
+    """Boot the kernel under KVM with no root file system and return
+    (True, why) if it runs all the way to the panic that follows (which
+    with panic=-1 and -no-reboot ends QEMU), else (False, why).  Nested
+    KVM can fail at once (QEMU exits, e.g. on an MSR it cannot set) or
+    hang after SeaBIOS: the probe catches both in at most
+    KVM_PROBE_SECONDS."""
+    cmd = [args.qemu, "-nodefaults", "-no-user-config", "-no-reboot",
+           "-display", "none", "-machine", "pc", "-accel", "kvm", "-cpu", "host",
+           "-smp", "1", "-m", "256M", "-kernel", args.kernel,
+           "-append", "console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 "
+                      "panic=-1 loglevel=4 root=/dev/rdynptr-none rdinit=/rdynptr-none",
+           "-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con"]
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, preexec_fn=set_pdeathsig)
+    except OSError as e:
+        return False, "cannot start %s: %s" % (args.qemu, e)
+    try:
+        out, _ = proc.communicate(timeout=KVM_PROBE_SECONDS)
+    except subprocess.TimeoutExpired:
+        kill(proc)
+        out = proc.stdout.read() if proc.stdout else b""
+        seen = "nothing" if not out.strip() else "no panic"
+        return False, "a KVM guest showed %s within %d s" % (seen, KVM_PROBE_SECONDS)
+    text = out.decode("utf-8", "replace")
+    if "Kernel panic" in text:
+        return True, "a KVM guest booted to its first panic in %.1f s" % (
+            time.monotonic() - start)
+    last = [l for l in text.splitlines() if l.strip()][-1:] or ["no output"]
+    return False, "QEMU with KVM exited with status %d: %s" % (proc.returncode, last[0])
+
+
+def decide_accel(args):
+    """The accelerator for this run: TCG with a plugin (plugins are TCG's);
+    else --accel if it is kvm or tcg; for auto,
+    KVM if /dev/kvm works and a KVM guest boots here.  The boot verdict is
+    remembered in --verdict-dir, keyed by accel_key(), so that only the
+    first run on a host pays for the probe."""
+    if args.plugin:
+        if args.accel == "kvm":
+            print("vm: a TCG plugin is loaded: using TCG, not KVM", file=sys.stderr)
+        return "tcg"
+    if args.accel != "auto":
+        return args.accel
+    if not kvm_usable():
+        return "tcg"
+    path = None
+    if args.verdict_dir:
+        path = os.path.join(args.verdict_dir, accel_key(args.qemu))
+        try:
+            with open(path) as f:
+                verdict = f.readline().strip()
+            if verdict in ("kvm", "tcg"):
+                return verdict
+        except OSError:
+            pass
+    ok, why = probe_kvm(args)
+    verdict = "kvm" if ok else "tcg"
+    print("vm: %s; using %s%s" % (why, verdict.upper(),
+                                   " (remembered in %s)" % path if path else ""),
+          file=sys.stderr)
+    if path:
+        remember_accel(path, verdict, why)
+    return verdict
+
+
+def remember_accel(path, verdict, why):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = "%s.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%s\n%s\n" % (verdict, why))
+    os.replace(tmp, path)
 
 
 class Console:
@@ -204,6 +310,8 @@ def qemu_cmdline(args, rundir, accel):
         "-fsdev", "local,id=run,path=%s,security_model=none,multidevs=remap" % rundir,
         "-device", "virtio-9p-pci,fsdev=run,mount_tag=run",
     ]
+    if args.plugin:
+        cmd += ["-plugin", args.plugin.replace("{out}", os.path.join(rundir, "out"))]
     if args.shell:
         cmd += ["-chardev", "stdio,id=con,mux=on,signal=off",
                 "-serial", "chardev:con", "-mon", "chardev=con,mode=readline"]
@@ -239,8 +347,15 @@ def main():
     p.add_argument("--qemu", default="qemu-system-x86_64")
     p.add_argument("--memory", default="2G")
     p.add_argument("--smp", type=int, default=2)
-    p.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
+    p.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto",
+                   help="auto: KVM if a KVM guest boots on this host (probed once, "
+                        "remembered in --verdict-dir), else TCG")
+    p.add_argument("--verdict-dir",
+                   help="directory that remembers whether KVM works on this host")
     p.add_argument("--append", help="extra kernel command line")
+    p.add_argument("--plugin", metavar="SO[,ARG=VALUE...]",
+                   help="QEMU TCG plugin to load (forces TCG); {out} in the "
+                        "arguments stands for the guest's $RDYNPTR_OUT directory")
     p.add_argument("--env", action="append", default=[],
                    help="NAME=VALUE for the guest command (repeatable)")
     p.add_argument("--outdir",
@@ -284,14 +399,17 @@ def main():
 
 
 def boot(args, rundir):
-    accel = args.accel
-    if accel == "auto":
-        accel = "kvm" if kvm_usable() else "tcg"
-    if args.accel == "auto" and accel == "kvm":
+    accel = decide_accel(args)
+    if args.accel == "auto" and accel == "kvm" and not args.plugin:
+        # The probe said yes; should this boot still not start, fall back
+        # and remember that KVM does not work after all.
         status = run(args, rundir, accel, kvm_trial=True)
         if status is not None:
             return status
-        print("vm: KVM did not start a guest here; falling back to TCG", file=sys.stderr)
+        why = "KVM passed the probe but did not start this guest"
+        print("vm: %s; falling back to TCG" % why, file=sys.stderr)
+        if args.verdict_dir:
+            remember_accel(os.path.join(args.verdict_dir, accel_key(args.qemu)), "tcg", why)
         accel = "tcg"
     return run(args, rundir, accel)
 

@@ -28,7 +28,7 @@
 use core::marker::PhantomData;
 use core::ptr;
 
-use kernel::{bindings, error::code, ffi};
+use kernel::{bindings, ffi};
 
 use crate::kfunc::KfuncArg;
 
@@ -105,26 +105,25 @@ impl DynptrType {
 }
 
 /// Why a dynptr operation failed.
+///
+/// Each variant's value is the negative errno a kfunc returns for it, so
+/// that returning an error needs no table lookup.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(i32)]
 pub enum DynptrError {
     /// The dynptr is null (`-EINVAL`).
-    Null,
+    Null = -(bindings::EINVAL as i32),
     /// A length or offset goes beyond the view (`-ERANGE`).
-    OutOfRange,
+    OutOfRange = -(bindings::ERANGE as i32),
     /// The operation needs the view of a dynptr type whose view is not in
     /// the dynptr: FILE (`-EOPNOTSUPP`).
-    Unsupported,
+    Unsupported = -(bindings::EOPNOTSUPP as i32),
 }
 
 impl DynptrError {
     /// The negative errno a kfunc returns for the error.
     pub fn to_errno(self) -> ffi::c_int {
-        match self {
-            Self::Null => code::EINVAL,
-            Self::OutOfRange => code::ERANGE,
-            Self::Unsupported => code::EOPNOTSUPP,
-        }
-        .to_errno()
+        self as ffi::c_int
     }
 }
 
@@ -163,16 +162,15 @@ impl Dynptr {
 
     /// Checks that the view of the dynptr can be read and changed here.
     ///
-    /// One branch on the way through: which error it is gets worked out
-    /// out of line, or the compiler merges the two checks and the error
-    /// codes into a multi-way switch (a jump table) on the hot path.
+    /// Two tests and branches, as in the kernel's own `bpf_dynptr_size()`.
     fn check_view(&self) -> Result<(), DynptrError> {
-        let null = self.is_null();
-        if !null && self.dynptr_type().view_in_dynptr() {
-            Ok(())
-        } else {
-            Err(view_error(null))
+        if self.is_null() {
+            return Err(DynptrError::Null);
         }
+        if !self.dynptr_type().view_in_dynptr() {
+            return Err(DynptrError::Unsupported);
+        }
+        Ok(())
     }
 
     /// The number of usable bytes of the view.
@@ -238,19 +236,6 @@ impl Dynptr {
         let mut clone = *self;
         clone.advance(offset)?;
         Ok(clone)
-    }
-}
-
-/// The error of a dynptr whose view cannot be used here (see
-/// `Dynptr::check_view`): kept out of line and cold, so that the checks
-/// stay one branch.
-#[cold]
-#[inline(never)]
-fn view_error(null: bool) -> DynptrError {
-    if null {
-        DynptrError::Null
-    } else {
-        DynptrError::Unsupported
     }
 }
 

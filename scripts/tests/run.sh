@@ -122,10 +122,43 @@ for s in [\"echo 'a b'\", 'x\"y', \"it's\", '\$(false)', '']:
     assert out == s, (s, out)"
 }
 
+vm_remembers_the_kvm_verdict() {
+	py "
+import types
+probes = []
+vm.kvm_usable = lambda: True
+vm.accel_key = lambda qemu: 'host1'
+vm.probe_kvm = lambda a: (probes.append(1), (False, 'stuck after the BIOS'))[1]
+a = types.SimpleNamespace(accel='auto', verdict_dir='$tmp/accel', qemu='q', kernel='k', plugin=None)
+assert vm.decide_accel(a) == 'tcg'
+assert vm.decide_accel(a) == 'tcg'
+assert len(probes) == 1, probes                      # probed once, then remembered
+a.accel = 'kvm'
+assert vm.decide_accel(a) == 'kvm'                   # VM_ACCEL forces it
+vm.accel_key = lambda qemu: 'host2'                  # another host, CPU or QEMU
+vm.probe_kvm = lambda a: (True, 'booted')
+a.accel = 'auto'
+assert vm.decide_accel(a) == 'kvm'
+vm.kvm_usable = lambda: False                        # no /dev/kvm: no probe at all
+vm.probe_kvm = None
+assert vm.decide_accel(a) == 'tcg'
+vm.kvm_usable = lambda: True                         # a TCG plugin means TCG
+a.plugin, a.accel = 'x.so', 'kvm'
+assert vm.decide_accel(a) == 'tcg'"
+}
+
+vm_kvm_verdict_key_covers_qemu() {
+	py "
+assert vm.accel_key('echo') != vm.accel_key('true')
+assert vm.accel_key('echo') == vm.accel_key('echo')"
+}
+
 check "vm runner classifies crash lines" vm_classifies_crashes
 check "vm runner classifies sanitizer and warning reports" vm_classifies_reports
 check "vm runner ignores ordinary console lines" vm_ignores_normal_lines
 check "vm runner quotes guest commands losslessly" vm_quotes_guest_commands
+check "vm runner probes KVM once per host and remembers the verdict" vm_remembers_the_kvm_verdict
+check "vm runner keys the KVM verdict by the QEMU version" vm_kvm_verdict_key_covers_qemu
 
 echo "scripts: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -4,6 +4,7 @@
 //!
 //! See Documentation/bench.rst.
 
+mod insns;
 mod plan;
 mod report;
 mod runner;
@@ -62,6 +63,17 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
 
+    /// Count instructions instead of timing: QEMU runs the guest with the
+    /// insn-count plugin (tools/bench/plugin), which writes its counts to
+    /// FILE.  Prints the instruction table (and --json writes it).
+    #[arg(long, value_name = "FILE")]
+    count_insns: Option<PathBuf>,
+
+    /// The JSON of an earlier --count-insns run: its table is printed
+    /// before the timing table, and it goes into the --json report.
+    #[arg(long, value_name = "FILE", conflicts_with = "count_insns")]
+    insns: Option<PathBuf>,
+
     /// Write each program's JIT image to jited/ next to the JSON file, with
     /// jited/index.txt (load addresses, kfunc addresses) to disassemble them.
     #[arg(long, requires = "json")]
@@ -70,7 +82,11 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    let r = match &cli.count_insns {
+        Some(results) => count_insns(&cli, results),
+        None => run(&cli),
+    };
+    match r {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -101,52 +117,136 @@ struct Measured {
     ns_per_run: Vec<u64>,
 }
 
-fn run(cli: &Cli) -> Result<bool, String> {
-    check_params(cli)?;
-    let rows = plan::select(&cli.kfuncs)?;
-    let system = SystemInfo::probe();
-    let kernel = KernelFuncs::probe();
-    let index = runner::index(&cli.objects)?;
-    let object_of = |prog: &str| -> Result<&Path, String> {
-        index
+/// What is measured on this kernel.
+struct Setup {
+    rows: Vec<Row>,
+    /// Which object holds each program.
+    index: BTreeMap<String, PathBuf>,
+    /// The kfuncs the kernel does not have (their rows are skipped), and why.
+    missing: BTreeMap<&'static str, String>,
+    /// The targets whose kfunc the kernel has.
+    present: Vec<Target>,
+}
+
+impl Setup {
+    fn new(cli: &Cli) -> Result<Setup, String> {
+        check_params(cli)?;
+        let rows = plan::select(&cli.kfuncs)?;
+        let kernel = KernelFuncs::probe();
+        let index = runner::index(&cli.objects)?;
+        let mut missing: BTreeMap<&'static str, String> = BTreeMap::new();
+        let targets = plan::targets(&rows);
+        for t in &targets {
+            if let Err(why) = kernel.check(t.kfunc) {
+                missing.insert(t.kfunc, why);
+            }
+        }
+        let present: Vec<Target> = targets
+            .iter()
+            .copied()
+            .filter(|t| !missing.contains_key(t.kfunc))
+            .collect();
+        if present.iter().all(|t| !t.kfunc.starts_with("bpf_rdynptr_")) {
+            let why: Vec<_> = missing.values().cloned().collect();
+            return Err(format!("no rdynptr kfunc to measure: {}", why.join("; ")));
+        }
+        Ok(Setup {
+            rows,
+            index,
+            missing,
+            present,
+        })
+    }
+
+    fn object_of(&self, prog: &str) -> Result<&Path, String> {
+        self.index
             .get(prog)
             .map(PathBuf::as_path)
             .ok_or_else(|| format!("no object has the program {prog}"))
-    };
-
-    // The kfuncs the kernel does not have: their rows are skipped.
-    let mut missing: BTreeMap<&'static str, String> = BTreeMap::new();
-    let targets = plan::targets(&rows);
-    for t in &targets {
-        if let Err(why) = kernel.check(t.kfunc) {
-            missing.insert(t.kfunc, why);
-        }
-    }
-    let present: Vec<Target> = targets
-        .iter()
-        .copied()
-        .filter(|t| !missing.contains_key(t.kfunc))
-        .collect();
-    if present.iter().all(|t| !t.kfunc.starts_with("bpf_rdynptr_")) {
-        let why: Vec<_> = missing.values().cloned().collect();
-        return Err(format!("no rdynptr kfunc to measure: {}", why.join("; ")));
     }
 
-    // Every kfunc gives the result the loops count on.
-    let check = Loaded::load(object_of(plan::CHECK_PROG)?, &[plan::CHECK_PROG], cli.calls)?;
-    match check.run(plan::CHECK_PROG, 1)? {
-        (0, _) => {}
-        (n, _) => {
-            return Err(format!(
+    /// Every kfunc gives the result the loops count on.
+    fn check(&self, cli: &Cli) -> Result<(), String> {
+        let check = Loaded::load(
+            self.object_of(plan::CHECK_PROG)?,
+            &[plan::CHECK_PROG],
+            cli.calls,
+        )?;
+        match check.run(plan::CHECK_PROG, 1)? {
+            (0, _) => Ok(()),
+            (n, _) => Err(format!(
                 "{} failed check {n}: a kfunc gave an unexpected result on the bench dynptr",
                 plan::CHECK_PROG
-            ))
+            )),
         }
     }
-    drop(check);
+}
+
+/// --count-insns: one run of each kfunc loop under the plugin.
+fn count_insns(cli: &Cli, results: &Path) -> Result<bool, String> {
+    let setup = Setup::new(cli)?;
+    let mut names: Vec<&str> = setup.present.iter().map(|t| t.kfunc).collect();
+    names.sort_unstable();
+    names.dedup();
+    // Before anything calls them: the plugin instruments code when QEMU
+    // translates it, which for a kfunc is at its first call.
+    let counter = insns::Counter::watch(results, &names)?;
+    setup.check(cli)?;
+    let mut measured: BTreeMap<&str, Result<insns::Counts, String>> = setup
+        .missing
+        .iter()
+        .map(|(k, why)| (*k, Err(why.clone())))
+        .collect();
+    for t in &setup.present {
+        if measured.contains_key(t.kfunc) {
+            continue;
+        }
+        let l = Loaded::load(setup.object_of(t.prog)?, &[t.prog], cli.calls)?;
+        let (_, c) = counter.count(t.kfunc, || timed_run(t.prog, &l, 1, cli.calls))?;
+        let want = u64::from(cli.calls) + u64::from(plan::SETUP_KFUNCS.contains(&t.kfunc));
+        if c.calls != want {
+            return Err(format!(
+                "the plugin counted {} of the {want} calls of {} (was it called before the watch?)",
+                c.calls, t.kfunc
+            ));
+        }
+        measured.insert(t.kfunc, Ok(c));
+    }
+    let report = insns::InsnReport::new(&setup.rows, cli.calls, &measured);
+    print!("{}", report.table());
+    if let Some(path) = &cli.json {
+        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        fs::write(path, json + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(report
+        .rows
+        .iter()
+        .all(|r| r.difference.is_some() || r.ours.skipped.is_some() || r.kernel.skipped.is_some()))
+}
+
+fn run(cli: &Cli) -> Result<bool, String> {
+    let setup = Setup::new(cli)?;
+    let insn_report: Option<insns::InsnReport> = match &cli.insns {
+        Some(p) => {
+            let text =
+                fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            Some(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?)
+        }
+        None => None,
+    };
+    let system = SystemInfo::probe();
+    let Setup {
+        rows,
+        missing,
+        present,
+        ..
+    } = &setup;
+    let object_of = |prog: &str| setup.object_of(prog);
+    setup.check(cli)?;
 
     // The programs a round times: the baselines, then the kfunc loops.
-    let mut plan_progs: Vec<(&'static str, Option<Target>)> = plan::baselines(&present)
+    let mut plan_progs: Vec<(&'static str, Option<Target>)> = plan::baselines(present)
         .into_iter()
         .map(|b| (b, None))
         .collect();
@@ -207,7 +307,10 @@ fn run(cli: &Cli) -> Result<bool, String> {
         jited.insert(p.name, l.jit_image(p.name)?);
     }
 
-    let report = build_report(cli, system, &rows, &progs, &missing, &jited)?;
+    let mut report = build_report(cli, system, rows, &progs, missing, &jited)?;
+    if let Some(i) = insn_report {
+        report.insns = Some(i);
+    }
     print!("{}", report.table());
     if let Some(path) = &cli.json {
         fs::write(path, report.json() + "\n")
@@ -308,6 +411,7 @@ fn build_report(
         tcg_note: report::TCG_NOTE,
         rows,
         programs,
+        insns: None,
     })
 }
 

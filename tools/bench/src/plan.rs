@@ -11,6 +11,10 @@ pub const CHECK_PROG: &str = "bench_check";
 /// to make per run (`const volatile __u32 bench_calls`).
 pub const CALLS_SECTION: &str = ".rodata.bench";
 
+/// Kfuncs every bench program calls once before its loop, to make its
+/// dynptr (BENCH_ASM in bench.bpf.c): a count of calls includes them.
+pub const SETUP_KFUNCS: &[&str] = &["bpf_dynptr_from_mem", "bpf_dynptr_adjust"];
+
 /// The programs make their calls in loop iterations of this many sites
 /// (`1 << UNROLL_SHIFT` in bench.bpf.c): `--calls` must be a multiple.
 pub const CALLS_PER_ITERATION: u32 = 8;

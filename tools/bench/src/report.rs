@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The results: the table on stdout and the same as JSON.
 
+use crate::insns::InsnReport;
 use crate::plan::{Relation, Row};
 use crate::stats::{Ratio, Summary};
 use crate::system::SystemInfo;
@@ -100,6 +101,8 @@ pub struct Report {
     pub tcg_note: &'static str,
     pub rows: Vec<RowResult>,
     pub programs: Vec<ProgramResult>,
+    /// Instructions per call, from a --count-insns run under the plugin.
+    pub insns: Option<InsnReport>,
 }
 
 fn ns(s: &Option<Summary>) -> (String, String) {
@@ -301,6 +304,7 @@ mod tests {
                 ns_per_run: vec![4096, 8192],
                 ns_per_call: vec![1.0, 2.0],
             }],
+            insns: None,
         }
     }
 

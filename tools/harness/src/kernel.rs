@@ -3,10 +3,8 @@
 //! vmlinux and of loaded modules under /sys/kernel/btf), program types and
 //! the JIT.
 
-use libbpf_rs::btf::types::Func;
-use libbpf_rs::btf::Btf;
 use libbpf_rs::libbpf_sys as sys;
-use libbpf_rs::{AsRawLibbpf, ProgramType};
+use libbpf_rs::ProgramType;
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::path::Path;
@@ -14,47 +12,54 @@ use std::ptr::NonNull;
 
 pub const SYSFS_BTF: &str = "/sys/kernel/btf";
 
-/// The split BTF of one kernel module, on top of vmlinux's BTF.
+/// A BTF object parsed by libbpf: vmlinux's, or a module's split BTF on
+/// top of it.
 ///
-/// libbpf-rs's `Btf` cannot parse split BTF, so this owns the libbpf object
-/// itself.  Invariant: `ptr` came from `btf__parse_split` and is freed only
-/// by `Drop`; the base BTF it points into outlives it (both live in
-/// [`KernelBtf`], which drops `modules` before `vmlinux`).
-struct ModuleBtf {
-    name: String,
+/// # Invariants
+///
+/// `ptr` came from `btf__load_vmlinux_btf` or `btf__parse_split` and is
+/// freed only by `Drop`.  A split BTF points into its base, so a base
+/// outlives every split BTF parsed on it (see [`KernelBtf::load`]).
+struct RawBtf {
     ptr: NonNull<sys::btf>,
 }
 
-impl ModuleBtf {
-    fn parse(path: &Path, base: &Btf<'static>) -> Result<ModuleBtf, String> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+impl RawBtf {
+    fn vmlinux() -> Result<RawBtf, String> {
+        // SAFETY: no arguments; libbpf 1.x returns a new object or NULL
+        // with errno set.
+        let raw = unsafe { sys::btf__load_vmlinux_btf() };
+        let err = std::io::Error::last_os_error();
+        // INVARIANT: a non-null result is a new object we now own.
+        NonNull::new(raw)
+            .map(|ptr| RawBtf { ptr })
+            .ok_or_else(|| format!("the kernel has no usable BTF: {err}"))
+    }
+
+    fn parse_split(path: &Path, base: &RawBtf) -> Result<RawBtf, String> {
         let cpath = CString::new(path.as_os_str().as_encoded_bytes())
             .map_err(|_| format!("bad path {}", path.display()))?;
-        // SAFETY: `cpath` is a valid C string and the base pointer is a
-        // live BTF object owned by `base`.  libbpf 1.x returns a new object
-        // or NULL with errno set.
-        let raw =
-            unsafe { sys::btf__parse_split(cpath.as_ptr(), base.as_libbpf_object().as_ptr()) };
+        // SAFETY: `cpath` is a valid C string and `base.ptr` a live BTF
+        // object (type invariant).  libbpf 1.x returns a new object or
+        // NULL with errno set.
+        let raw = unsafe { sys::btf__parse_split(cpath.as_ptr(), base.ptr.as_ptr()) };
         let err = std::io::Error::last_os_error();
+        // INVARIANT: as in vmlinux(); the caller keeps `base` alive longer.
         NonNull::new(raw)
-            .map(|ptr| ModuleBtf { name, ptr })
+            .map(|ptr| RawBtf { ptr })
             .ok_or_else(|| format!("cannot parse {}: {err}", path.display()))
     }
 
-    /// Type ids of this module's own types (the base's come first).
-    fn own_ids(&self, base_cnt: u32) -> std::ops::Range<u32> {
+    /// Number of type ids, the base's included.
+    fn type_cnt(&self) -> u32 {
         // SAFETY: `ptr` is a valid BTF object (type invariant).
-        let cnt = unsafe { sys::btf__type_cnt(self.ptr.as_ptr()) };
-        base_cnt..cnt
+        unsafe { sys::btf__type_cnt(self.ptr.as_ptr()) }
     }
 
     /// Name of type `id` if it is a FUNC.
     fn func_name(&self, id: u32) -> Option<String> {
-        // SAFETY: `ptr` is valid; `id` is below btf__type_cnt (callers
-        // iterate `own_ids`), for which libbpf returns a valid pointer.
+        // SAFETY: `ptr` is valid; libbpf returns NULL for an id out of
+        // range, else a pointer into the BTF data.
         let t = unsafe { sys::btf__type_by_id(self.ptr.as_ptr(), id) };
         if t.is_null() {
             return None;
@@ -78,40 +83,43 @@ impl ModuleBtf {
                 .into_owned(),
         )
     }
+
+    /// FUNC names of the ids `ids`.
+    fn funcs(&self, ids: std::ops::Range<u32>) -> impl Iterator<Item = String> + '_ {
+        ids.filter_map(|id| self.func_name(id))
+    }
 }
 
-impl Drop for ModuleBtf {
+impl Drop for RawBtf {
     fn drop(&mut self) {
-        // SAFETY: `ptr` came from btf__parse_split and is freed only here.
+        // SAFETY: `ptr` is ours and freed only here (type invariant).
         unsafe { sys::btf__free(self.ptr.as_ptr()) };
     }
 }
 
-/// Snapshot of the kernel's BTF: vmlinux plus every loaded module.
+/// Snapshot of the FUNCs in the kernel's BTF: vmlinux plus every loaded
+/// module.  Plain data, read once and shared by every test thread.
+#[derive(Debug, Default)]
 pub struct KernelBtf {
-    // Field order matters: modules must be dropped before their base.
-    modules: Vec<ModuleBtf>,
-    module_funcs: HashMap<String, String>,
-    vmlinux: Option<Btf<'static>>,
+    /// FUNC name -> the module that defines it (None: vmlinux).  A name
+    /// in both keeps the module.
+    funcs: HashMap<String, Option<String>>,
     vmlinux_error: Option<String>,
 }
 
 impl KernelBtf {
     pub fn load() -> KernelBtf {
-        let mut kb = KernelBtf {
-            modules: Vec::new(),
-            module_funcs: HashMap::new(),
-            vmlinux: None,
-            vmlinux_error: None,
-        };
-        let vmlinux = match Btf::from_vmlinux() {
+        let mut kb = KernelBtf::default();
+        let vmlinux = match RawBtf::vmlinux() {
             Ok(b) => b,
             Err(e) => {
-                kb.vmlinux_error = Some(format!("the kernel has no usable BTF: {e}"));
+                kb.vmlinux_error = Some(e);
                 return kb;
             }
         };
-        let base_cnt = u32::try_from(vmlinux.len()).unwrap_or(u32::MAX);
+        let base_cnt = vmlinux.type_cnt();
+        kb.funcs
+            .extend(vmlinux.funcs(1..base_cnt).map(|n| (n, None)));
         // A module whose BTF cannot be read looks like one without kfuncs:
         // say why on stderr (stdout carries KTAP).
         let warn = |w: String| eprintln!("rdynptr-test: warning: {w}");
@@ -124,24 +132,21 @@ impl KernelBtf {
         };
         entries.sort();
         for path in entries {
-            if path.file_name().is_some_and(|n| n == "vmlinux") {
+            let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            if name == "vmlinux" {
                 continue;
             }
-            match ModuleBtf::parse(&path, &vmlinux) {
-                Ok(m) => kb.modules.push(m),
+            match RawBtf::parse_split(&path, &vmlinux) {
+                Ok(m) => {
+                    for f in m.funcs(base_cnt..m.type_cnt()) {
+                        kb.funcs.insert(f, Some(name.clone()));
+                    }
+                }
                 Err(e) => warn(e),
             }
         }
-        for m in &kb.modules {
-            for id in m.own_ids(base_cnt) {
-                if let Some(name) = m.func_name(id) {
-                    kb.module_funcs
-                        .entry(name)
-                        .or_insert_with(|| m.name.clone());
-                }
-            }
-        }
-        kb.vmlinux = Some(vmlinux);
         kb
     }
 
@@ -151,21 +156,16 @@ impl KernelBtf {
     }
 
     /// Whether the kernel defines FUNC `name`, in a module or vmlinux.
-    /// Modules first: a lookup in vmlinux scans all of its types.
     pub fn has_func(&self, name: &str) -> bool {
-        self.module_funcs.contains_key(name)
-            || self
-                .vmlinux
-                .as_ref()
-                .is_some_and(|v| v.type_by_name::<Func<'_>>(name).is_some())
+        self.funcs.contains_key(name)
     }
 
     /// FUNC names of module `module` that start with `prefix`, sorted.
     pub fn module_funcs_with_prefix(&self, module: &str, prefix: &str) -> Vec<String> {
         let mut v: Vec<String> = self
-            .module_funcs
+            .funcs
             .iter()
-            .filter(|(n, m)| m.as_str() == module && n.starts_with(prefix))
+            .filter(|(n, m)| m.as_deref() == Some(module) && n.starts_with(prefix))
             .map(|(n, _)| n.clone())
             .collect();
         v.sort();

@@ -12,6 +12,7 @@ pub mod logmatch;
 pub mod module_tests;
 pub mod objects;
 pub mod packet;
+pub mod parallel;
 pub mod report;
 pub mod runner;
 pub mod spec;

@@ -1,28 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Collects libbpf's own messages (through its print callback) so that a
 //! failing test can show them next to the verifier log.
+//!
+//! libbpf calls the callback on the thread that called into it, so each
+//! test thread collects its own messages.
 
 use libbpf_rs::PrintLevel;
-use std::sync::Mutex;
+use std::cell::RefCell;
 
-static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-fn collect(_level: PrintLevel, msg: String) {
-    if let Ok(mut lines) = LINES.lock() {
-        lines.extend(msg.lines().map(|l| l.trim_end().to_string()));
-    }
+thread_local! {
+    static LINES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Routes libbpf's warnings and info messages into the buffer instead of
-/// stderr.
+fn collect(_level: PrintLevel, msg: String) {
+    LINES.with_borrow_mut(|lines| lines.extend(msg.lines().map(|l| l.trim_end().to_string())));
+}
+
+/// Routes libbpf's warnings and info messages into the calling thread's
+/// buffer instead of stderr.
 pub fn install() {
     libbpf_rs::set_print(Some((PrintLevel::Info, collect)));
 }
 
-/// Messages since the last call.
+/// Messages this thread caused since its last call.
 pub fn take() -> Vec<String> {
-    LINES
-        .lock()
-        .map(|mut l| std::mem::take(&mut *l))
-        .unwrap_or_default()
+    LINES.with_borrow_mut(std::mem::take)
 }

@@ -8,10 +8,10 @@ use clap::Parser;
 use rdynptr_harness::filter::Filter;
 use rdynptr_harness::ktap::{Ktap, Outcome};
 use rdynptr_harness::module_tests::{self, ModuleTests};
-use rdynptr_harness::objects::{self, ObjectInfo};
+use rdynptr_harness::objects::{self, ObjectInfo, ProgramInfo};
 use rdynptr_harness::report::{Report, TestRecord};
 use rdynptr_harness::runner::{Env, TestReport};
-use rdynptr_harness::{kernel, libbpflog, spec, sweep};
+use rdynptr_harness::{kernel, libbpflog, parallel, spec, sweep};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -90,6 +90,11 @@ struct Cli {
     /// Seed of the sweep/... tests (default: random, printed).
     #[arg(long, env = "RDYNPTR_SWEEP_SEED", value_name = "N")]
     sweep_seed: Option<u64>,
+
+    /// Tests run at once (module tests always run alone) [default: the
+    /// number of CPUs].
+    #[arg(short, long, env = "RDYNPTR_JOBS", value_name = "N")]
+    jobs: Option<usize>,
 
     /// Batches of 48-64 operation sequences per sweep/... test.
     #[arg(long, env = "RDYNPTR_SWEEP_CASES", value_name = "N",
@@ -351,54 +356,66 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         None
     };
 
-    for p in &selected {
+    // Tests that may share the machine run on `jobs` threads; a module
+    // test (which unloads the module) runs alone, after those before it.
+    // Results are reported in plan order whatever order they finish in.
+    let jobs = cli.jobs.unwrap_or_else(default_jobs).max(1);
+    let sweep_programs = sweep::run::ProgramCache::default();
+    let mut envs: Vec<Env> = Vec::with_capacity(jobs);
+    let mut rest = &selected[..];
+    let mut emit = |p: &Planned, r: Ran<'_>| -> io::Result<()> {
+        report_test(&mut ktap, &mut records, p, r, cli.verbose)
+    };
+    while !rest.is_empty() {
+        let shared = rest
+            .iter()
+            .take_while(|p| !matches!(p.kind, Kind::Module(_)))
+            .count();
+        if shared > 0 {
+            if envs.is_empty() {
+                envs.push(env.fork());
+                while envs.len() < jobs.min(shared) {
+                    envs.push(env.fork());
+                }
+            }
+            let objects = &objects;
+            let sweep_opts = &sweep_opts;
+            let sweeps = &sweep_programs;
+            parallel::run_ordered(
+                &rest[..shared],
+                // A sweep runs 50 batches; a program's test, one load.
+                |p| {
+                    if matches!(p.kind, Kind::Sweep(..)) {
+                        50
+                    } else {
+                        1
+                    }
+                },
+                &mut envs,
+                |p, env| run_shared(p, objects, sweep_opts.as_ref(), sweeps, env),
+                |i, r| emit(&rest[i], r),
+            )
+            .map_err(w)?;
+            rest = &rest[shared..];
+            continue;
+        }
+        let p = &rest[0];
+        sweep_programs.clear();
         let start = Instant::now();
-        let (rep, obj_prog) = match &p.kind {
-            Kind::Bpf { obj, prog } => {
-                let o = &objects[*obj];
-                let pr = &o.programs[*prog];
-                (env.run_test(o, pr), Some((o.name.clone(), pr)))
-            }
-            Kind::Broken(e) => (TestReport::fail(e.clone()), None),
-            Kind::Sweep(t, path) => match &sweep_opts {
-                Some(o) => (sweep::run::run_test(t, path, o).0, None),
-                None => (TestReport::fail("internal error: no sweep options"), None),
-            },
-            Kind::Module(t) => match module.as_mut() {
-                Some(m) => (m.run(t, &mut env), None),
-                None => (
-                    TestReport::fail("internal error: module tests are off"),
-                    None,
-                ),
-            },
+        let rep = match (&p.kind, module.as_mut()) {
+            (Kind::Module(t), Some(m)) => m.run(t, &mut env),
+            _ => TestReport::fail("internal error: module tests are off"),
         };
-        let elapsed = start.elapsed();
-        let show = rep.outcome == Outcome::Fail || cli.verbose || matches!(p.kind, Kind::Sweep(..));
-        if show && !rep.diagnostics.is_empty() {
-            ktap.diag(&format!("{}:", p.name)).map_err(w)?;
-            for d in &rep.diagnostics {
-                ktap.diag(&format!("  {d}")).map_err(w)?;
-            }
-        }
-        ktap.result(&p.name, &rep.outcome).map_err(w)?;
-
-        let mut rec = TestRecord::new(&p.name, &rep.outcome, elapsed);
-        rec.description = p.description.clone();
-        rec.retval = rep.retval.map(|v| v as i32);
-        rec.diagnostics = rep.diagnostics;
-        if rep.outcome == Outcome::Fail || cli.verbose {
-            rec.verifier_log = rep.verifier_log;
-        }
-        if let Some((obj, pr)) = obj_prog {
-            rec.object = Some(obj);
-            rec.program = Some(pr.name.clone());
-            rec.section = Some(pr.section.clone());
-            rec.expected_retval = pr.spec.as_ref().and_then(|s| s.retval).map(|r| match r {
-                spec::Retval::Any => serde_json::Value::from("any"),
-                spec::Retval::Value(v) => serde_json::Value::from(v as i32),
-            });
-        }
-        records.push(rec);
+        emit(
+            p,
+            Ran {
+                rep,
+                prog: None,
+                elapsed: start.elapsed(),
+            },
+        )
+        .map_err(w)?;
+        rest = &rest[1..];
     }
     if let Some(m) = module.as_mut() {
         m.finish();
@@ -419,6 +436,90 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
     }
     Ok(status)
+}
+
+/// Test threads by default: one per CPU.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// What running one test gave.
+struct Ran<'a> {
+    rep: TestReport,
+    /// The object's name and the program, for a BPF program's test.
+    prog: Option<(&'a str, &'a ProgramInfo)>,
+    elapsed: std::time::Duration,
+}
+
+/// Runs a test that can share the machine with others (any but the
+/// module tests) on the calling thread.
+fn run_shared<'a>(
+    p: &Planned,
+    objects: &'a [ObjectInfo],
+    sweep_opts: Option<&sweep::run::Options>,
+    sweeps: &sweep::run::ProgramCache,
+    env: &mut Env,
+) -> Ran<'a> {
+    let start = Instant::now();
+    let (rep, prog) = match &p.kind {
+        Kind::Bpf { obj, prog } => {
+            let o = &objects[*obj];
+            let pr = &o.programs[*prog];
+            (env.run_test(o, pr), Some((o.name.as_str(), pr)))
+        }
+        Kind::Broken(e) => (TestReport::fail(e.clone()), None),
+        Kind::Sweep(t, path) => match sweep_opts {
+            Some(o) => (sweep::run::run_test(t, path, o, sweeps).0, None),
+            None => (TestReport::fail("internal error: no sweep options"), None),
+        },
+        Kind::Module(_) => (
+            TestReport::fail("internal error: a module test on a test thread"),
+            None,
+        ),
+    };
+    Ran {
+        rep,
+        prog,
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Reports one test: KTAP diagnostics and result line, and its JSON record.
+fn report_test(
+    ktap: &mut Ktap<impl Write>,
+    records: &mut Vec<TestRecord>,
+    p: &Planned,
+    ran: Ran<'_>,
+    verbose: bool,
+) -> io::Result<()> {
+    let Ran { rep, prog, elapsed } = ran;
+    let show = rep.outcome == Outcome::Fail || verbose || matches!(p.kind, Kind::Sweep(..));
+    if show && !rep.diagnostics.is_empty() {
+        ktap.diag(&format!("{}:", p.name))?;
+        for d in &rep.diagnostics {
+            ktap.diag(&format!("  {d}"))?;
+        }
+    }
+    ktap.result(&p.name, &rep.outcome)?;
+
+    let mut rec = TestRecord::new(&p.name, &rep.outcome, elapsed);
+    rec.description = p.description.clone();
+    rec.retval = rep.retval.map(|v| v as i32);
+    rec.diagnostics = rep.diagnostics;
+    if rep.outcome == Outcome::Fail || verbose {
+        rec.verifier_log = rep.verifier_log;
+    }
+    if let Some((obj, pr)) = prog {
+        rec.object = Some(obj.to_string());
+        rec.program = Some(pr.name.clone());
+        rec.section = Some(pr.section.clone());
+        rec.expected_retval = pr.spec.as_ref().and_then(|s| s.retval).map(|r| match r {
+            spec::Retval::Any => serde_json::Value::from("any"),
+            spec::Retval::Value(v) => serde_json::Value::from(v as i32),
+        });
+    }
+    records.push(rec);
+    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -128,13 +128,17 @@ fn delete_module_once() -> Result<(), i32> {
 /// dropped asynchronously after programs are freed).
 fn rmmod_wait() -> Result<Duration, String> {
     let start = Instant::now();
+    // The module is busy until the last program that used it is freed,
+    // an RCU grace period after it was closed: poll often at first.
+    let mut pause = Duration::from_millis(1);
     loop {
         match delete_module_once() {
             Ok(()) => return Ok(start.elapsed()),
             Err(e)
                 if (e == libc::EAGAIN || e == libc::EBUSY) && start.elapsed() < UNLOAD_TIMEOUT =>
             {
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
             }
             Err(e) => {
                 return Err(format!(
@@ -278,12 +282,21 @@ pub struct ModuleTests {
     stress_cycles: usize,
     /// Programs of the kfunc objects, loaded by kfunc_programs_load.
     loaded: Vec<Loaded>,
+    /// What load_programs loads, worked out again when it refreshes.
+    picked: Vec<Arc<Picked>>,
 }
 
 struct Loaded {
     object: Object,
+    of: Arc<Picked>,
+}
+
+/// A kfunc object and the programs of it to load on this kernel.
+struct Picked {
     info: ObjectInfo,
     programs: Vec<String>,
+    /// Why other programs (or objects) are not loaded.
+    notes: Vec<String>,
 }
 
 /// Which programs of `info` can be loaded on this kernel: those not
@@ -337,6 +350,7 @@ impl ModuleTests {
             cycles,
             stress_cycles: 0,
             loaded: Vec::new(),
+            picked: Vec::new(),
         }
     }
 
@@ -384,6 +398,48 @@ impl ModuleTests {
         r
     }
 
+    /// The kfunc objects and which of their programs to load on this
+    /// kernel.  Err(report) when the test cannot go on.
+    fn pick_objects(&self, kernel: &KernelBtf) -> Result<Vec<Arc<Picked>>, TestReport> {
+        let existing: Vec<&PathBuf> = self.kfunc_objs.iter().filter(|p| p.exists()).collect();
+        if existing.is_empty() {
+            return Err(TestReport::skip(format!(
+                "no kfunc object found ({}; set --kfunc-object / RDYNPTR_KFUNC_OBJ)",
+                self.kfunc_objs
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let mut out = Vec::new();
+        let mut skipped = Vec::new();
+        for path in existing {
+            let info = objects::read_object(path).map_err(TestReport::fail)?;
+            match pick_programs(&info, kernel) {
+                Ok((programs, _)) if programs.is_empty() => {
+                    skipped.push(format!("{}: no program to load", info.name))
+                }
+                Ok((programs, notes)) => out.push(Picked {
+                    info,
+                    programs,
+                    notes,
+                }),
+                Err(why) => skipped.push(why),
+            }
+        }
+        if out.is_empty() {
+            let mut r =
+                TestReport::fail("no program of the kfunc objects can be loaded on this kernel");
+            r.diagnostics = skipped;
+            return Err(r);
+        }
+        if let Some(first) = out.first_mut() {
+            first.notes.splice(0..0, skipped);
+        }
+        Ok(out.into_iter().map(Arc::new).collect())
+    }
+
     /// Drops the loaded programs; call when the module tests are done.
     pub fn finish(&mut self) {
         self.loaded.clear();
@@ -412,62 +468,67 @@ impl ModuleTests {
     }
 
     /// Loads the loadable programs of every kfunc object (one libbpf
-    /// object each).  Err(report) when the test cannot go on.
-    /// Loads the kfunc programs.  With `refresh`, first re-reads the
-    /// kernel's BTF (the module's may have changed); the load/unload
-    /// cycles skip that after the first one, since reloading the same
-    /// module brings back the same kfuncs (libbpf resolves their ids anew
-    /// at every load).
+    /// object each); Err(report) when the test cannot go on.  With
+    /// `refresh`, first re-reads the kernel's BTF (the module's may have
+    /// changed) and picks the programs again; the load/unload cycles skip
+    /// that after the first one, since reloading the same module brings
+    /// back the same kfuncs (libbpf resolves their ids anew at every load).
     fn load_programs(&mut self, env: &mut Env, refresh: bool) -> Result<Vec<String>, TestReport> {
         self.loaded.clear();
         if refresh {
             env.refresh_kernel();
+            self.picked.clear();
         }
-        let existing: Vec<PathBuf> = self
-            .kfunc_objs
-            .iter()
-            .filter(|p| p.exists())
-            .cloned()
-            .collect();
-        if existing.is_empty() {
-            return Err(TestReport::skip(format!(
-                "no kfunc object found ({}; set --kfunc-object / RDYNPTR_KFUNC_OBJ)",
-                self.kfunc_objs
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+        if self.picked.is_empty() {
+            self.picked = self.pick_objects(env.kernel())?;
         }
-        let mut notes = Vec::new();
-        for path in existing {
-            let info = objects::read_object(&path).map_err(TestReport::fail)?;
-            let (picked, mut n) = match pick_programs(&info, env.kernel()) {
-                Ok(v) => v,
-                Err(why) => {
-                    notes.push(why);
-                    continue;
+        let mut notes: Vec<String> = self.picked.iter().flat_map(|o| o.notes.clone()).collect();
+        // The objects load at once, one per thread: most of a load is
+        // libbpf parsing the kernel's BTF, which it does for every object.
+        let loads: Vec<Result<Object, String>> = std::thread::scope(|s| {
+            let threads: Vec<_> = self
+                .picked
+                .iter()
+                .map(|o| {
+                    s.spawn(move || {
+                        let open = runner::open_object(&o.info.path, |n| {
+                            o.programs.iter().any(|p| p == n)
+                        })?;
+                        crate::libbpflog::take();
+                        open.load().map_err(|e| {
+                            let mut msg = format!("loading {} failed: {e}", o.info.path.display());
+                            for l in crate::libbpflog::take() {
+                                msg.push('\n');
+                                msg.push_str(&l);
+                            }
+                            msg
+                        })
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| {
+                    t.join()
+                        .unwrap_or_else(|_| Err("a loader thread panicked".into()))
+                })
+                .collect()
+        });
+        for (o, load) in self.picked.iter().zip(loads) {
+            match load {
+                Ok(object) => self.loaded.push(Loaded {
+                    object,
+                    of: o.clone(),
+                }),
+                Err(e) => {
+                    let mut lines = e.lines().map(str::to_string);
+                    let mut r = TestReport::fail(lines.next().unwrap_or_default());
+                    r.diagnostics.append(&mut notes);
+                    r.diagnostics.extend(lines);
+                    self.loaded.clear();
+                    return Err(r);
                 }
-            };
-            notes.append(&mut n);
-            if picked.is_empty() {
-                notes.push(format!("{}: no program to load", info.name));
-                continue;
             }
-            let open = runner::open_object(&path, |n| picked.iter().any(|p| p == n))
-                .map_err(TestReport::fail)?;
-            crate::libbpflog::take();
-            let object = open.load().map_err(|e| {
-                let mut r = TestReport::fail(format!("loading {} failed: {e}", path.display()));
-                r.diagnostics.extend(notes.iter().cloned());
-                r.diagnostics.extend(crate::libbpflog::take());
-                r
-            })?;
-            self.loaded.push(Loaded {
-                object,
-                info,
-                programs: picked,
-            });
         }
         if self.loaded.is_empty() {
             let mut r =
@@ -490,15 +551,15 @@ impl ModuleTests {
         for l in &self.loaded {
             r.diagnostics.push(format!(
                 "loaded {} program(s) of {}: {}",
-                l.programs.len(),
-                l.info.name,
-                l.programs.join(" ")
+                l.of.programs.len(),
+                l.of.info.name,
+                l.of.programs.join(" ")
             ));
             called.extend(
-                l.info
+                l.of.info
                     .programs
                     .iter()
-                    .filter(|p| l.programs.contains(&p.name))
+                    .filter(|p| l.of.programs.contains(&p.name))
                     .filter_map(|p| p.kfuncs.as_ref().ok())
                     .flat_map(|u| u.called.iter().map(|k| essential_name(k))),
             );
@@ -529,22 +590,22 @@ impl ModuleTests {
         for l in &self.loaded {
             for p in l.object.progs_mut() {
                 let name = p.name().to_string_lossy().into_owned();
-                let Some(info) = l.info.programs.iter().find(|i| i.name == name) else {
+                let Some(info) = l.of.info.programs.iter().find(|i| i.name == name) else {
                     continue;
                 };
-                if !l.programs.contains(&name) {
+                if !l.of.programs.contains(&name) {
                     continue;
                 }
                 let Some(input) = runner::run_input(info.prog_type) else {
                     continue;
                 };
                 let got = runner::test_run(&p, input)
-                    .map_err(|e| format!("{}/{name}: {e}", l.info.name))?;
+                    .map_err(|e| format!("{}/{name}: {e}", l.of.info.name))?;
                 if let Some(want) = info.spec.as_ref().and_then(|s| s.retval) {
                     if !want.accepts(got) {
                         return Err(format!(
                             "{}/{name}: expected retval {want}, got {}",
-                            l.info.name,
+                            l.of.info.name,
                             fmt_retval(got)
                         ));
                     }

@@ -13,6 +13,7 @@ use crate::spec::{self, fmt_retval, LoadMode, TestSpec};
 use libbpf_rs::libbpf_sys as sys;
 use libbpf_rs::{AsRawLibbpf, Object, ObjectBuilder, OpenObject, ProgramInput, ProgramType};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Verifier log buffer sizes: start, and the most we grow to on ENOSPC.
 const LOG_BUF_START: usize = 4 << 20;
@@ -20,9 +21,10 @@ const LOG_BUF_MAX: usize = 256 << 20;
 /// Lines of verifier log shown with a failure (everything with -v).
 const LOG_TAIL_LINES: usize = 40;
 
-/// State shared by all tests of a run.
+/// What a test thread keeps between tests: the kernel's BTF snapshot
+/// (shared by every thread), probe results and the verifier log buffer.
 pub struct Env {
-    kernel: Option<KernelBtf>,
+    kernel: Option<Arc<KernelBtf>>,
     prog_types: ProgTypeSupport,
     log_buf: Vec<u8>,
     /// Flags every test program gets (see kernel::testing_prog_flags).
@@ -245,7 +247,35 @@ impl Env {
 
     /// The kernel's BTF, read on first use.
     pub fn kernel(&mut self) -> &KernelBtf {
-        self.kernel.get_or_insert_with(KernelBtf::load)
+        self.kernel
+            .get_or_insert_with(|| Arc::new(KernelBtf::load()))
+    }
+
+    /// The kernel's BTF snapshot, to share with other threads.
+    pub fn shared_kernel(&mut self) -> Arc<KernelBtf> {
+        self.kernel();
+        self.kernel.clone().unwrap_or_default()
+    }
+
+    /// An Env for another test thread: the same BTF snapshot and program
+    /// flags, its own log buffer.
+    pub fn fork(&mut self) -> Env {
+        let kernel = Some(self.shared_kernel());
+        let base_flags = Some(self.base_flags());
+        Env {
+            kernel,
+            prog_types: ProgTypeSupport::default(),
+            log_buf: Vec::new(),
+            base_flags,
+            log_level_override: self.log_level_override,
+            verbose: self.verbose,
+        }
+    }
+
+    fn base_flags(&mut self) -> u32 {
+        *self
+            .base_flags
+            .get_or_insert_with(kernel::testing_prog_flags)
     }
 
     /// Forget the kernel BTF (after modules were loaded or unloaded).
@@ -344,9 +374,7 @@ impl Env {
                 0
             },
         );
-        let base = *self
-            .base_flags
-            .get_or_insert_with(kernel::testing_prog_flags);
+        let base = self.base_flags();
         if self.log_buf.len() < LOG_BUF_START {
             self.log_buf = vec![0; LOG_BUF_START];
         }

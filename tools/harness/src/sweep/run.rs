@@ -15,8 +15,10 @@ use crate::runner::{self, TestReport};
 use libbpf_rs::{MapCore, MapFlags, Object, ProgramInput};
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 pub const CLONE_KFUNC: &str = "bpf_rdynptr_clone";
@@ -110,18 +112,51 @@ fn data_byte(kind: Kind, pos: u64) -> Option<u8> {
     }
 }
 
-/// The loaded programs of one test.
-struct Programs {
-    obj: Object,
-    names: Vec<String>,
+/// The sweep programs of a run, each loaded once, on first use, in an
+/// object of its own (with its own maps): the verifier takes about a
+/// second on each under TCG, and model_X and differential_X both run
+/// sweep_X_rd.  A test holds the lock of each program it runs for as
+/// long as it runs, so two tests never interleave their batches.
+#[derive(Default)]
+pub struct ProgramCache {
+    loaded: Mutex<BTreeMap<String, Arc<Slot>>>,
 }
 
-impl Programs {
-    fn load(path: &Path, names: &[String]) -> Result<Programs, String> {
-        let open = runner::open_object(path, |p| names.iter().any(|n| n == p))?;
+type Slot = OnceLock<Result<Mutex<Program>, String>>;
+
+impl ProgramCache {
+    /// Program `name` of the object at `path`, loading it on first use.
+    fn get(&self, path: &Path, name: &str) -> Arc<Slot> {
+        let slot = match self.loaded.lock() {
+            Ok(mut m) => m.entry(name.to_string()).or_default().clone(),
+            // Another test thread panicked holding the map: load afresh.
+            Err(_) => Arc::default(),
+        };
+        slot.get_or_init(|| Program::load(path, name).map(Mutex::new));
+        slot
+    }
+
+    /// Closes the programs (they hold the module, which the module tests
+    /// unload).
+    pub fn clear(&self) {
+        if let Ok(mut m) = self.loaded.lock() {
+            m.clear();
+        }
+    }
+}
+
+/// One loaded sweep program.
+struct Program {
+    obj: Object,
+    name: String,
+}
+
+impl Program {
+    fn load(path: &Path, name: &str) -> Result<Program, String> {
+        let open = runner::open_object(path, |p| p == name)?;
         let obj = open
             .load()
-            .map_err(|e| format!("loading {} failed: {e}", names.join(", ")))?;
+            .map_err(|e| format!("loading {name} failed: {e}"))?;
         for m in obj.maps() {
             let want = match m.name().to_string_lossy().as_ref() {
                 "sw_in" => ops::IN_SIZE,
@@ -137,20 +172,14 @@ impl Programs {
                 ));
             }
         }
-        Ok(Programs {
+        Ok(Program {
             obj,
-            names: names.to_vec(),
+            name: name.to_string(),
         })
     }
 
-    /// Runs program `prog` (an index into `names`) on one batch.
-    fn run(
-        &self,
-        prog: usize,
-        kind: Kind,
-        pkt_len: u32,
-        seqs: &[Seq],
-    ) -> Result<Vec<SeqOut>, String> {
+    /// Runs the program on one batch.
+    fn run(&self, kind: Kind, pkt_len: u32, seqs: &[Seq]) -> Result<Vec<SeqOut>, String> {
         let map = |n: &str| {
             self.obj
                 .maps()
@@ -166,7 +195,7 @@ impl Programs {
             data_in: Some(&pkt),
             ..ProgramInput::default()
         };
-        let name = &self.names[prog];
+        let name = &self.name;
         let p = self
             .obj
             .progs_mut()
@@ -540,7 +569,12 @@ impl Stats {
 }
 
 /// Runs sweep test `name` with the programs of `object`.
-pub fn run_test(name: &str, object: &Path, opt: &Options) -> (TestReport, Stats) {
+pub fn run_test(
+    name: &str,
+    object: &Path,
+    opt: &Options,
+    cache: &ProgramCache,
+) -> (TestReport, Stats) {
     let Some((diff, kind)) = parse(name) else {
         return (
             TestReport::fail(format!("unknown sweep test {name}")),
@@ -552,10 +586,28 @@ pub fn run_test(name: &str, object: &Path, opt: &Options) -> (TestReport, Stats)
     if diff {
         names.push(format!("{base}_kern"));
     }
-    let progs = match Programs::load(object, &names) {
-        Ok(p) => p,
-        Err(e) => return (TestReport::fail(e), Stats::default()),
-    };
+    let slots: Vec<Arc<Slot>> = names.iter().map(|n| cache.get(object, n)).collect();
+    let mut progs = Vec::new();
+    for slot in &slots {
+        match slot.get() {
+            Some(Ok(p)) => match p.lock() {
+                Ok(g) => progs.push(g),
+                Err(_) => {
+                    return (
+                        TestReport::fail("a sweep program's lock is poisoned"),
+                        Stats::default(),
+                    )
+                }
+            },
+            Some(Err(e)) => return (TestReport::fail(e.clone()), Stats::default()),
+            None => {
+                return (
+                    TestReport::fail("internal error: sweep program not loaded"),
+                    Stats::default(),
+                )
+            }
+        }
+    }
     let stats = Cell::new(Stats::default());
     let count = |resolved: &[(Seq, Vec<ModelStep>)]| {
         let mut s = stats.get();
@@ -592,7 +644,7 @@ pub fn run_test(name: &str, object: &Path, opt: &Options) -> (TestReport, Stats)
         if !shrinking.get() {
             count(&resolved);
         }
-        let run = |p| progs.run(p, kind, b.pkt_len, &seqs);
+        let run = |p: usize| progs[p].run(kind, b.pkt_len, &seqs);
         let fail = |e: String| {
             infra_error.borrow_mut().get_or_insert(e.clone());
             TestCaseError::fail(e)
