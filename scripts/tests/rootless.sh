@@ -68,7 +68,8 @@ if [ -d "$RDYNPTR_CACHE/cargo" ] && [ ! -d "$cache/cargo" ]; then
 fi
 
 rm -rf "$repo"
-runuser -u "$user" -- git clone --quiet "$RDYNPTR_TOP" "$repo"
+git clone --quiet "$RDYNPTR_TOP" "$repo"
+chown -R "$user:" "$repo"
 say "make $* as $user (uid $(id -u "$user")) in $repo, cache $cache"
 cd "$repo"
 runuser -u "$user" -- env -i HOME="$home" PATH="$PATH" LANG=C.UTF-8 \
