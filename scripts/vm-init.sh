@@ -21,8 +21,9 @@ finish() {
 # Set-user-ID bits mean nothing here, and they would hurt: when the VM
 # runner runs without root, the root file system's owners are ids the host
 # does not map for QEMU, and a set-user-ID mount(8) would run as nobody.
+# (busybox's mount is not set-user-ID; a remount needs /proc/mounts.)
+busybox mount -t proc proc /proc
 busybox mount -o remount,nosuid /
-mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /run
