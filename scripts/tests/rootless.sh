@@ -72,5 +72,9 @@ git clone --quiet "$RDYNPTR_TOP" "$repo"
 chown -R "$user:" "$repo"
 say "make $* as $user (uid $(id -u "$user")) in $repo, cache $cache"
 cd "$repo"
+pass=()
+for v in FLAVOR KERNEL_PATCHES VM_TIMEOUT VM_DEADLINE VM_ACCEL JOBS FILTER; do
+	[ -n "${!v:-}" ] && pass+=("$v=${!v}")
+done
 runuser -u "$user" -- env -i HOME="$home" PATH="$PATH" LANG=C.UTF-8 \
-	RDYNPTR_CACHE="$cache" make "$@"
+	RDYNPTR_CACHE="$cache" ${pass[@]+"${pass[@]}"} make "$@"
