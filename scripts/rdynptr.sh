@@ -106,18 +106,26 @@ cargo_in_root() {	# cargo_in_root SUBCOMMAND [ARGS...] (the manifest goes before
 		cargo "$sub" --manifest-path "$top/tools/Cargo.toml" "$@"
 }
 
-do_harness() {
-	# Progress: cargo prints a line per crate it compiles; a first build
-	# compiles about as many as tools/Cargo.lock lists.
-	local log=$build/cargo-build.log crates
+# cargo_progress LABEL SUBCOMMAND [ARGS...]: cargo_in_root with progress
+# (a line per crate compiled; a first build compiles about as many as
+# tools/Cargo.lock lists), its output kept in build/cargo-SUBCOMMAND.log
+# and shown without the progress lines once it is done.
+cargo_progress() {
+	local label=$1 sub=$2 log=$build/cargo-$2.log crates status=0
+	shift 2
 	crates=$(grep -c '^name = ' "$top/tools/Cargo.lock")
 	mkdir -p "$build"
 	: >"$log"
-	note CARGO "tools (harness; log: $log)"
-	if ! progress CARGO "$log" "$crates" '^ *Compiling ' cargo_in_root build --release; then
-		grep -vE '^ *(Compiling|Downloaded|Downloading) ' "$log" | tail -n 60 >&2
-		die "building the tools failed; the full log is $log"
-	fi
+	progress "$label" "$log" "$crates" '^ *Compiling ' cargo_in_root "$sub" "$@" || status=$?
+	grep -vE '^ *(Compiling|Checking|Downloaded|Downloading|Locking|Adding|Updating|Finished|Running|Doc-tests|Fresh) ' "$log" >&2 || true
+	[ "$status" = 0 ] || note "$label" "failed; the full log is $log"
+	return "$status"
+}
+
+do_harness() {
+	note CARGO "tools (harness; log: $build/cargo-build.log)"
+	cargo_progress CARGO build --release ||
+		die "building the tools failed (see above)"
 }
 
 guest() {	# guest [vm.py options...]
@@ -222,9 +230,9 @@ do_hosttest() {
 	note TEST "cargo fmt --check"
 	cargo_in_root fmt --all --check
 	note TEST "cargo clippy -- -D warnings"
-	cargo_in_root clippy --all-targets --quiet -- -D warnings
+	cargo_progress TEST clippy --all-targets -- -D warnings
 	note TEST "cargo test"
-	cargo_in_root test --quiet
+	cargo_progress TEST test --quiet
 }
 
 [ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|run|vmshell|vmtest|bench|hosttest|reports"
