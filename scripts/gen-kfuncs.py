@@ -150,6 +150,24 @@ def c_enum(text, path, name):
     return [e.split("=")[0].strip() for e in body.split(",") if e.strip()]
 
 
+def c_struct_fields(text, path, name):
+    """The (type, name) fields of struct NAME's definition in TEXT."""
+    m = re.search(r"^struct\s+" + name + r"\s*\{(.*?)\n\};", text, re.S | re.M)
+    if not m:
+        raise Error(f"{path}: no definition of struct {name}; review src/dynptr.rs")
+    body = re.sub(r"/\*.*?\*/|//[^\n]*", "", m.group(1), flags=re.S)
+    fields = []
+    for decl in (d.strip() for d in body.split(";")):
+        if not decl:
+            continue
+        fm = re.fullmatch(r"(.+?)\s*\b([A-Za-z_]\w*)", squash(decl))
+        if not fm or "(" in decl or "[" in decl or "{" in decl:
+            raise Error(f"{path}: cannot read the field '{squash(decl)}' of struct {name}; "
+                        "review src/dynptr.rs")
+        fields.append((fm.group(1), fm.group(2)))
+    return fields
+
+
 def gen_layout(srctree):
     helpers = os.path.join(srctree, "kernel/bpf/helpers.c")
     bpf_h = os.path.join(srctree, "include/linux/bpf.h")
@@ -173,6 +191,19 @@ def gen_layout(srctree):
             f"    \"struct bpf_dynptr_kern: {cname} changed in kernel/bpf/helpers.c; "
             "update src/dynptr.rs\");",
         ]
+    fields = c_struct_fields(helpers_text, helpers, "bpf_dynptr_file_impl")
+    listed = ", ".join(f'("{t}", "{n}")' for t, n in fields)
+    out += [
+        "",
+        "// kernel/bpf/helpers.c: struct bpf_dynptr_file_impl { "
+        + " ".join(f"{t} {n};" for t, n in fields) + " }",
+        "const _: () = ::core::assert!(",
+        "    crate::dynptr::layout::same_fields(crate::dynptr::layout::FILE_STATE_FIELDS,",
+        f"        &[{listed}]),",
+        "    \"struct bpf_dynptr_file_impl changed in kernel/bpf/helpers.c: update FileState in",
+        "     src/dynptr.rs\"",
+        ");",
+    ]
     types = c_enum(bpf_text, bpf_h, "bpf_dynptr_type")
     out += [
         "",

@@ -28,6 +28,7 @@
 use core::marker::PhantomData;
 use core::ptr;
 
+use kernel::error::{code, Error};
 use kernel::{bindings, ffi};
 
 use crate::kfunc::KfuncArg;
@@ -44,6 +45,42 @@ pub mod layout {
     pub const RDONLY_BIT: u32 = 1 << 31;
     /// The number of values of `enum bpf_dynptr_type` the mirror knows.
     pub const KNOWN_TYPES: usize = 7;
+    /// The fields of `struct bpf_dynptr_file_impl` (kernel/bpf/helpers.c),
+    /// type and name, that [`FileState`](super::FileState) mirrors.
+    pub const FILE_STATE_FIELDS: &[(&str, &str)] = &[
+        ("struct freader", "freader"),
+        ("u64", "offset"),
+        ("u64", "size"),
+    ];
+
+    /// Whether `a` and `b` are the same field list (for the build's check).
+    pub const fn same_fields(a: &[(&str, &str)], b: &[(&str, &str)]) -> bool {
+        const fn same(x: &str, y: &str) -> bool {
+            let (x, y) = (x.as_bytes(), y.as_bytes());
+            if x.len() != y.len() {
+                return false;
+            }
+            let mut i = 0;
+            while i < x.len() {
+                if x[i] != y[i] {
+                    return false;
+                }
+                i += 1;
+            }
+            true
+        }
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if !same(a[i].0, b[i].0) || !same(a[i].1, b[i].1) {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
 
     // The dynptr of a BPF program and the kernel's view of it are the same
     // 16 bytes, 8-byte aligned.
@@ -127,10 +164,59 @@ impl DynptrError {
     }
 }
 
+impl From<DynptrError> for Error {
+    fn from(e: DynptrError) -> Error {
+        match e {
+            DynptrError::Null => code::EINVAL,
+            DynptrError::OutOfRange => code::ERANGE,
+            DynptrError::Unsupported => code::EOPNOTSUPP,
+        }
+    }
+}
+
+/// The state a FILE dynptr's data pointer points to:
+/// `struct bpf_dynptr_file_impl` (C header: [`kernel/bpf/helpers.c`](srctree/kernel/bpf/helpers.c)),
+/// allocated by `bpf_dynptr_from_file()` and freed by
+/// `bpf_dynptr_file_discard()`.
+///
+/// Its offset and size are the dynptr's view and take the place of those in
+/// `struct bpf_dynptr_kern`.  A clone copies the data pointer, so every
+/// clone of a FILE dynptr has the same view: changing it through one
+/// changes it for all.  The build checks the field list against the
+/// kernel source ([`layout::FILE_STATE_FIELDS`]).
+#[repr(C)]
+pub struct FileState {
+    freader: bindings::freader,
+    offset: u64,
+    size: u64,
+}
+
+impl FileState {
+    /// Shrinks the view by `len` bytes at its end, as `bpf_dynptr_adjust()`
+    /// does for FILE (64-bit size). On error the view is unchanged.
+    fn trim(&mut self, len: u64) -> Result<(), DynptrError> {
+        self.size = self.size.checked_sub(len).ok_or(DynptrError::OutOfRange)?;
+        Ok(())
+    }
+
+    /// Moves the start of the view `len` bytes forward (the end stays). On
+    /// error the view is unchanged.
+    fn advance(&mut self, len: u64) -> Result<(), DynptrError> {
+        let size = self.size.checked_sub(len).ok_or(DynptrError::OutOfRange)?;
+        // The view lies in a file, far below 2^64; the kernel adds without a
+        // check, an overflow here would mean a view out of range.
+        self.offset = self.offset.checked_add(len).ok_or(DynptrError::OutOfRange)?;
+        self.size = size;
+        Ok(())
+    }
+}
+
 /// A dynptr: a copy of a `struct bpf_dynptr_kern`.
 ///
 /// The methods never dereference the data pointer, so any value is safe to
-/// work with.
+/// work with; for a FILE dynptr, whose view is elsewhere, the view
+/// methods return [`DynptrError::Unsupported`] (the argument handles,
+/// [`DynptrRef`] and [`DynptrMut`], reach the view of a FILE dynptr).
 #[derive(Clone, Copy)]
 #[repr(transparent)]
 pub struct Dynptr(bindings::bpf_dynptr_kern);
@@ -259,6 +345,45 @@ impl DynptrRef<'_> {
         // `bpf_dynptr_kern` (a pointer and two integers).
         Dynptr(unsafe { ptr::read(self.ptr) })
     }
+
+    /// The number of usable bytes of the view, wherever it is kept.
+    pub fn size(&self) -> Result<u64, DynptrError> {
+        let d = self.get();
+        if let Some(f) = file_state(&d) {
+            return Ok(f.size);
+        }
+        d.size()
+    }
+
+    /// The offset of the view in the dynptr's data (for FILE, in the file).
+    pub fn offset(&self) -> Result<u64, DynptrError> {
+        let d = self.get();
+        if let Some(f) = file_state(&d) {
+            return Ok(f.offset);
+        }
+        d.offset()
+    }
+}
+
+/// The state of `d` if it is a FILE dynptr, else None.
+///
+/// `d` must have been read from a dynptr argument of the running kfunc
+/// call ([`DynptrRef::get`], [`DynptrMut::get`]): that is what the module
+/// passes, and only those are argued about below.
+fn file_state(d: &Dynptr) -> Option<&mut FileState> {
+    if d.is_null() || d.dynptr_type() != DynptrType::File {
+        return None;
+    }
+    // SAFETY: `d` is a copy of an initialized, non-null FILE dynptr that the
+    // verifier passed to the running kfunc (see above).  Its data pointer
+    // then points to the live, properly aligned `struct
+    // bpf_dynptr_file_impl` that `bpf_dynptr_from_file()` allocated: the
+    // verifier rejects every use of the dynptr (and of its clones) after
+    // `bpf_dynptr_file_discard()` frees it.  `FileState` has its layout
+    // (checked at build time).  Nothing else accesses the state during the
+    // call: it belongs to this run of the program, which waits for the
+    // kfunc, and the module keeps no reference past the call.
+    Some(unsafe { &mut *d.0.data.cast::<FileState>() })
 }
 
 // SAFETY: For a `const struct bpf_dynptr *` argument, the verifier passes a
@@ -309,6 +434,24 @@ impl DynptrMut<'_> {
         f(&mut dynptr)?;
         self.set(dynptr);
         Ok(())
+    }
+
+    /// Shrinks the view by `len` bytes at its end, wherever it is kept (for
+    /// FILE, in the state the clones share). On error nothing changes.
+    pub fn trim(&self, len: u64) -> Result<(), DynptrError> {
+        if let Some(f) = file_state(&self.get()) {
+            return f.trim(len);
+        }
+        self.update(|d| d.trim(len))
+    }
+
+    /// Moves the start of the view `len` bytes forward, wherever it is kept.
+    /// On error nothing changes.
+    pub fn advance(&self, len: u64) -> Result<(), DynptrError> {
+        if let Some(f) = file_state(&self.get()) {
+            return f.advance(len);
+        }
+        self.update(|d| d.advance(len))
     }
 }
 

@@ -5,14 +5,16 @@
 //! Prototypes: `include/rdynptr/kfuncs.h`. Semantics, errors and examples:
 //! `Documentation/kfuncs.rst`. Each kfunc behaves like the kernel's own
 //! dynptr kfuncs (`bpf_dynptr_adjust()`, `bpf_dynptr_size()`, ...) for every
-//! dynptr type, except that the kfuncs which need the view of a FILE dynptr
-//! (kept in private file state) return `-EOPNOTSUPP` for it.
+//! dynptr type; the view of a FILE dynptr is in its file state, shared by
+//! its clones, so a clone of one at a non-zero offset returns
+//! `-EOPNOTSUPP`.
 
 use kernel::ffi;
 
 #[cfg(rdynptr_clone)]
 use crate::dynptr::{Dynptr, DynptrUninit};
 use crate::dynptr::{DynptrError, DynptrMut, DynptrRef};
+use crate::iter::{self, abi::bpf_rdynptr_step, Iter, IterUninit};
 use crate::{kfunc, kfunc_set};
 
 /// The prototypes of `include/rdynptr/kfuncs.h`, as bindgen reads them.
@@ -27,10 +29,16 @@ fn status(result: Result<(), DynptrError>) -> ffi::c_int {
     result.map_or_else(DynptrError::to_errno, |()| 0)
 }
 
+/// 0 or the negative errno of the error.
+fn errno(result: kernel::error::Result) -> ffi::c_int {
+    result.map_or_else(|e| e.to_errno(), |()| 0)
+}
+
 /// A non-negative value or a negative errno.
 fn value(result: Result<u64, DynptrError>) -> i64 {
     match result {
-        // Sizes and offsets of a view fit in 32 bits.
+        // Sizes and offsets of a view fit in 24 and 32 bits, a FILE
+        // view's in 63 (they lie in a file).
         Ok(v) => v as i64,
         Err(err) => err.to_errno().into(),
     }
@@ -39,13 +47,13 @@ fn value(result: Result<u64, DynptrError>) -> i64 {
 kfunc! {
     /// `bpf_rdynptr_trim()`: shrinks the view of `p` by `len` bytes at its end.
     fn bpf_rdynptr_trim(p: DynptrMut<'_>, len: u64) -> ffi::c_int {
-        status(p.update(|d| d.trim(len)))
+        status(p.trim(len))
     }
 
     /// `bpf_rdynptr_advance()`: moves the start of the view of `p` forward by
     /// `len` bytes.
     fn bpf_rdynptr_advance(p: DynptrMut<'_>, len: u64) -> ffi::c_int {
-        status(p.update(|d| d.advance(len)))
+        status(p.advance(len))
     }
 
     /// `bpf_rdynptr_is_null()`: whether `p` is null.
@@ -61,12 +69,12 @@ kfunc! {
 
     /// `bpf_rdynptr_get_size()`: the number of usable bytes of the view of `p`.
     fn bpf_rdynptr_get_size(p: DynptrRef<'_>) -> i64 {
-        value(p.get().size())
+        value(p.size())
     }
 
     /// `bpf_rdynptr_get_offset()`: the offset of the view of `p` in its data.
     fn bpf_rdynptr_get_offset(p: DynptrRef<'_>) -> i64 {
-        value(p.get().offset())
+        value(p.offset())
     }
 
     /// `bpf_rdynptr_clone()`: makes `clone` a view of the data of `p`,
@@ -83,6 +91,39 @@ kfunc! {
                 err.to_errno()
             }
         }
+    }
+}
+
+kfunc! {
+    /// `bpf_iter_rdynptr_new()`: makes `it` an iterator over the view of `p`
+    /// in steps of `chunk` bytes; `flags` must be 0.  On error the
+    /// iterator has no step (the program must still destroy it).
+    fn bpf_iter_rdynptr_new(
+        it: IterUninit<'_>,
+        p: DynptrRef<'_>,
+        chunk: u64,
+        flags: u64,
+    ) -> ffi::c_int {
+        let (state, result) = iter::over(&p, chunk, flags);
+        it.init(state);
+        errno(result)
+    }
+
+    /// `bpf_iter_rdynptr_next()`: the next step, or NULL at the end.
+    fn bpf_iter_rdynptr_next(it: Iter<'_>) -> Option<&mut bpf_rdynptr_step> {
+        it.state().next()
+    }
+
+    /// `bpf_iter_rdynptr_destroy()`: ends the iterator's life (it holds
+    /// nothing to release).
+    fn bpf_iter_rdynptr_destroy(it: Iter<'_>) {
+        let _ = it;
+    }
+
+    /// `bpf_iter_rdynptr_set_step()`: makes the next step start `step`
+    /// bytes after the start of the current one.
+    fn bpf_iter_rdynptr_set_step(it: Iter<'_>, step: u64) -> ffi::c_int {
+        errno(it.state().set_step(step))
     }
 }
 
@@ -103,6 +144,10 @@ kfunc_set! {
         bpf_rdynptr_get_offset,
         #[cfg(rdynptr_clone)]
         bpf_rdynptr_clone: DYNPTR_CLONE,
+        bpf_iter_rdynptr_new: ITER_NEW,
+        bpf_iter_rdynptr_next: ITER_NEXT | RET_NULL,
+        bpf_iter_rdynptr_destroy: ITER_DESTROY,
+        bpf_iter_rdynptr_set_step,
     };
 }
 

@@ -9,6 +9,7 @@
 use kernel::prelude::*;
 
 pub mod dynptr;
+pub mod iter;
 pub mod kfunc;
 mod kfuncs;
 

@@ -70,6 +70,29 @@
 #define __arch_s390x		__arch("s390x")
 #define __arch_loongarch	__arch("LOONGARCH")
 
+/*
+ * Test-run with only the first SZ bytes of the test packet in the skb's
+ * linear area, the rest in page fragments (0: all linear), as in the
+ * kernel's bpf_misc.h.  rdynptr extension: also for XDP programs, where SZ
+ * bytes go to the first buffer and the rest to fragments (the program
+ * must be in a SEC("xdp.frags") section).
+ */
+#define __linear_size(sz)	__test_tag("test_linear_size=" __rdynptr_xstr(sz))
+
+/*
+ * rdynptr extension, for programs BPF_PROG_TEST_RUN cannot run (LSM,
+ * tracing, ...): instead of test-running the loaded program, attach it, do
+ * ACTION, detach it, and compare the global variable VAR (an int or long
+ * in .bss or .data) with __retval().  ACTION: "open" opens and reads the
+ * harness's test file (RDYNPTR_TEST_FILE_*, below); "open:/abs/path" that
+ * file.  Other processes and threads may run the program too while it is
+ * attached: recognize the file (by RDYNPTR_TEST_FILE_MAGIC) and give VAR
+ * an initial value that fails the test if the program never ran.  A
+ * program that cannot be attached (the kernel lacks the hook) SKIPs.
+ */
+#define __trigger(action)	__test_tag("test_trigger=" action)
+#define __result(var)		__test_tag("test_result=" #var)
+
 /* Run only if the BPF JIT is enabled / disabled, SKIP otherwise. */
 #define __load_if_JITed()	__test_tag("load_mode=jited")
 #define __load_if_no_JITed()	__test_tag("load_mode=no_jited")
@@ -166,5 +189,15 @@
 #ifndef __imm_ptr
 #define __imm_ptr(name) [name]"r"(&name)
 #endif
+
+/*
+ * The harness's test file (__trigger("open")): RDYNPTR_TEST_FILE_LEN
+ * bytes, the 8-byte magic then byte i = RDYNPTR_TEST_FILE_BYTE(i).
+ */
+#define RDYNPTR_TEST_FILE		"/tmp/rdynptr-test-file"
+#define RDYNPTR_TEST_FILE_MAGIC		"RDYNPTR!"
+#define RDYNPTR_TEST_FILE_LEN		5000
+#define RDYNPTR_TEST_FILE_BYTE(i)	((i) < 8 ? (__u8)RDYNPTR_TEST_FILE_MAGIC[i] : \
+					 (__u8)((i) * 13 + 7))
 
 #endif /* _RDYNPTR_BPF_TEST_H */

@@ -46,6 +46,25 @@ struct bpf_dynptr;
 #error "<rdynptr/kfuncs.h> is for the rdynptr module and for BPF programs"
 #endif
 
+/*
+ * The iterator's state, on the program's stack; opaque (the module's
+ * struct bpf_iter_rdynptr_kern).  The verifier's iterator rules need the
+ * bpf_iter_ prefix and a size that is a multiple of 8.
+ */
+struct bpf_iter_rdynptr {
+	__u64 __opaque[6];
+} __attribute__((aligned(8)));
+
+/*
+ * One step of an iteration, as bpf_iter_rdynptr_next() returns it: LEN
+ * bytes at offset OFF of the view the iterator walks (the offset that
+ * bpf_dynptr_read() and bpf_dynptr_slice() take).
+ */
+struct bpf_rdynptr_step {
+	__u64 off;
+	__u64 len;
+};
+
 /* View adjustment: shrink the view from its end. */
 RDYNPTR_KFUNC int bpf_rdynptr_trim(struct bpf_dynptr *p, __u64 len);
 
@@ -69,7 +88,55 @@ RDYNPTR_KFUNC_OPTIONAL int bpf_rdynptr_clone(const struct bpf_dynptr *p,
 					     __u64 offset);
 #endif
 
+/*
+ * The open-coded iterator over the view of a dynptr (see "Iterating over a
+ * dynptr" in Documentation/kfuncs.rst):
+ *
+ *	struct bpf_iter_rdynptr it;
+ *	struct bpf_rdynptr_step *s;
+ *
+ *	bpf_iter_rdynptr_new(&it, &p, chunk, 0);
+ *	while ((s = bpf_iter_rdynptr_next(&it))) {
+ *		... the s->len bytes at s->off of p's view ...
+ *		bpf_iter_rdynptr_set_step(&it, n);	(optional: the next step
+ *							 starts n bytes further)
+ *	}
+ *	bpf_iter_rdynptr_destroy(&it);
+ *
+ * or bpf_rdynptr_for_each(s, &p, chunk) { ... } below.  The verifier
+ * enforces the kernel's iterator rules: new before next, destroy on every
+ * path, no copy, no use after destroy.
+ */
+RDYNPTR_KFUNC int bpf_iter_rdynptr_new(struct bpf_iter_rdynptr *it,
+				       const struct bpf_dynptr *p, __u64 chunk,
+				       __u64 flags);
+RDYNPTR_KFUNC struct bpf_rdynptr_step *bpf_iter_rdynptr_next(struct bpf_iter_rdynptr *it);
+RDYNPTR_KFUNC void bpf_iter_rdynptr_destroy(struct bpf_iter_rdynptr *it);
+RDYNPTR_KFUNC int bpf_iter_rdynptr_set_step(struct bpf_iter_rdynptr *it__iter, __u64 step);
+
 #undef RDYNPTR_KFUNC
 #undef RDYNPTR_KFUNC_OPTIONAL
+
+#if defined(__bpf__)
+/*
+ * for (each step s of CHUNK bytes of the view of dynptr P) { ... }: a loop
+ * over the view in fixed-size chunks (the last one may be shorter), with
+ * the iterator created before and destroyed after it, in the spirit of
+ * bpf_for_each().  bpf_rdynptr_for_each_it() also names the iterator, so
+ * that the body can call bpf_iter_rdynptr_set_step(&IT, n) to walk
+ * variable-length records.  Leaving the loop with break or return is fine:
+ * the iterator is destroyed then too.
+ */
+#define bpf_rdynptr_for_each_it(it, s, p, chunk)				\
+	for (struct bpf_iter_rdynptr it						\
+		__attribute__((aligned(8), cleanup(bpf_iter_rdynptr_destroy))),	\
+		*___p_##it __attribute__((unused)) = (				\
+			bpf_iter_rdynptr_new(&it, (p), (chunk), 0),		\
+			(void)bpf_iter_rdynptr_destroy, (void *)0);		\
+	     ((s) = bpf_iter_rdynptr_next(&it));)
+
+#define bpf_rdynptr_for_each(s, p, chunk)					\
+	bpf_rdynptr_for_each_it(___rdynptr_it, s, p, chunk)
+#endif
 
 #endif /* _RDYNPTR_KFUNCS_H */

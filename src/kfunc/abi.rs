@@ -67,6 +67,20 @@ macro_rules! scalar_rets {
 
 scalar_rets!((), bool, u8, u16, u32, u64, i8, i16, i32, i64);
 
+/// A pointer the kfunc returns, or NULL (for kfuncs with `KF_RET_NULL`).
+///
+/// The reference must be to memory the program may use after the call
+/// under the rules the verifier applies to the kfunc's return type (for
+/// an iterator's `next`, memory inside the iterator on the program's
+/// stack).
+impl<T> KfuncRet for Option<&mut T> {
+    type Abi = *mut T;
+
+    fn into_abi(self) -> *mut T {
+        self.map_or(core::ptr::null_mut(), |r| r)
+    }
+}
+
 /// Defines kfuncs in Rust.
 ///
 /// ```ignore

@@ -619,10 +619,11 @@ int clone_keeps_ref_after_overwrite(void *ctx)
 }
 
 /*
- * FILE dynptrs (load only: LSM programs cannot be test-run). A FILE dynptr
- * clones only as it is (offset 0, as bpf_dynptr_clone() does): any other
- * offset needs its view, which is not in the dynptr (-EOPNOTSUPP). When the
- * program runs attached, clone_file_err is 0 if all of this held.
+ * FILE dynptrs (load only here; rdynptr_file runs them attached). A FILE
+ * dynptr clones only as it is (offset 0, as bpf_dynptr_clone() does): its
+ * view is in the file state that every clone shares, so a clone at another
+ * offset could not have a view of its own (-EOPNOTSUPP). When the program
+ * runs attached, clone_file_err is 0 if all of this held.
  */
 int clone_file_err = -1;
 

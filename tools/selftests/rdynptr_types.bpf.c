@@ -21,11 +21,7 @@
  *  - null skb, xdp and skb_meta dynptrs (unsupported flags) give -EINVAL;
  *  - a const dynptr handed to a bpf_user_ringbuf_drain() callback is
  *    accepted by every non-clone kfunc (load only: the ring is empty);
- *  - FILE dynptrs (lsm/file_open; loaded, not run, as LSM programs cannot
- *    be test-run): the kfuncs are accepted on them, do not release them
- *    (a missing bpf_dynptr_file_discard() is still reported). When such a
- *    program runs, the kfuncs that need size/offset return -EOPNOTSUPP; the
- *    program records its findings in file_err.
+ *  - FILE dynptrs are in rdynptr_file.
  *
  * Each __retval(0) program returns a distinct non-zero code per failed
  * check; cgroup_skb programs may only return 0 or 1, so they return 1 on
@@ -465,56 +461,4 @@ int user_ringbuf_const_dynptr(void *ctx)
 {
 	/* the ring is empty: no callback, 0 samples */
 	return bpf_user_ringbuf_drain(&user_ringbuf, const_dynptr_cb, NULL, 0);
-}
-
-/*
- * FILE dynptrs keep offset and size outside struct bpf_dynptr: everything
- * that needs them is -EOPNOTSUPP; is_null and is_rdonly still answer.
- * 0 if all held, else the number of the first broken expectation.
- */
-int file_err = -1;
-
-static __always_inline int file_checks(struct bpf_dynptr *p)
-{
-	if (bpf_rdynptr_is_null(p) || bpf_dynptr_is_null(p))
-		return 1;
-	if (!bpf_rdynptr_is_rdonly(p) || !bpf_dynptr_is_rdonly(p))
-		return 2;
-	if (bpf_rdynptr_get_size(p) != -EOPNOTSUPP)
-		return 3;
-	if (bpf_rdynptr_get_offset(p) != -EOPNOTSUPP)
-		return 4;
-	if (bpf_rdynptr_advance(p, 1) != -EOPNOTSUPP)
-		return 5;
-	if (bpf_rdynptr_trim(p, 1) != -EOPNOTSUPP)
-		return 6;
-	if (bpf_rdynptr_advance(p, 0) != -EOPNOTSUPP)
-		return 7;
-	return 0;
-}
-
-SEC("?lsm/file_open")
-__success
-int BPF_PROG(file_dynptr, struct file *file)
-{
-	struct bpf_dynptr p;
-
-	if (bpf_dynptr_from_file(file, 0, &p))
-		file_err = 100;
-	else
-		file_err = file_checks(&p);
-	bpf_dynptr_file_discard(&p);
-	return 0;
-}
-
-/* None of the kfuncs releases the FILE dynptr's reference. */
-SEC("?lsm/file_open")
-__failure __msg("Unreleased reference id=")
-int BPF_PROG(file_dynptr_not_released, struct file *file)
-{
-	struct bpf_dynptr p;
-
-	bpf_dynptr_from_file(file, 0, &p);
-	file_err = file_checks(&p);
-	return 0;
 }

@@ -160,12 +160,15 @@ impl KernelBtf {
         self.funcs.contains_key(name)
     }
 
-    /// FUNC names of module `module` that start with `prefix`, sorted.
-    pub fn module_funcs_with_prefix(&self, module: &str, prefix: &str) -> Vec<String> {
+    /// FUNC names of module `module` that start with one of `prefixes`,
+    /// sorted.
+    pub fn module_funcs_with_prefixes(&self, module: &str, prefixes: &[&str]) -> Vec<String> {
         let mut v: Vec<String> = self
             .funcs
             .iter()
-            .filter(|(n, m)| m.as_deref() == Some(module) && n.starts_with(prefix))
+            .filter(|(n, m)| {
+                m.as_deref() == Some(module) && prefixes.iter().any(|p| n.starts_with(p))
+            })
             .map(|(n, _)| n.clone())
             .collect();
         v.sort();

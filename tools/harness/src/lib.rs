@@ -17,3 +17,4 @@ pub mod report;
 pub mod runner;
 pub mod spec;
 pub mod sweep;
+pub mod trigger;

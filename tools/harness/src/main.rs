@@ -372,11 +372,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             .take_while(|p| !matches!(p.kind, Kind::Module(_)))
             .count();
         if shared > 0 {
-            if envs.is_empty() {
+            while envs.len() < jobs {
                 envs.push(env.fork());
-                while envs.len() < jobs.min(shared) {
-                    envs.push(env.fork());
-                }
             }
             let objects = &objects;
             let sweep_opts = &sweep_opts;

@@ -43,7 +43,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const MODULE: &str = "rdynptr";
-pub const KFUNC_PREFIX: &str = "bpf_rdynptr_";
+/// The module's kfuncs: its FUNCs with these prefixes.
+pub const KFUNC_PREFIXES: &[&str] = &["bpf_rdynptr_", "bpf_iter_rdynptr_"];
 /// How long to wait for the module to become unused after its last
 /// program is closed: the kernel frees programs (and drops their module
 /// references) from RCU callbacks and work queues.
@@ -451,11 +452,14 @@ impl ModuleTests {
             return TestReport::fail(format!("{} does not exist", path.display()));
         }
         env.refresh_kernel();
-        let kfuncs = env.kernel().module_funcs_with_prefix(MODULE, KFUNC_PREFIX);
+        let kfuncs = env
+            .kernel()
+            .module_funcs_with_prefixes(MODULE, KFUNC_PREFIXES);
         if kfuncs.is_empty() {
             return TestReport::fail(format!(
-                "{} has no FUNC named {KFUNC_PREFIX}*",
-                path.display()
+                "{} has no FUNC named {}*",
+                path.display(),
+                KFUNC_PREFIXES.join("* or ")
             ));
         }
         let mut r = pass();
@@ -544,7 +548,9 @@ impl ModuleTests {
             Ok(n) => n,
             Err(r) => return r,
         };
-        let module_kfuncs = env.kernel().module_funcs_with_prefix(MODULE, KFUNC_PREFIX);
+        let module_kfuncs = env
+            .kernel()
+            .module_funcs_with_prefixes(MODULE, KFUNC_PREFIXES);
         let mut called: Vec<&str> = Vec::new();
         let mut r = pass();
         r.diagnostics = notes;
@@ -571,8 +577,10 @@ impl ModuleTests {
             .collect();
         if module_kfuncs.is_empty() {
             r.outcome = Outcome::Fail;
-            r.diagnostics
-                .push(format!("the module's BTF has no {KFUNC_PREFIX}* FUNC"));
+            r.diagnostics.push(format!(
+                "the module's BTF has no {}* FUNC",
+                KFUNC_PREFIXES.join("* or ")
+            ));
         } else if !uncovered.is_empty() {
             r.outcome = Outcome::Fail;
             r.diagnostics.push(format!(
@@ -599,7 +607,8 @@ impl ModuleTests {
                 let Some(input) = runner::run_input(info.prog_type) else {
                     continue;
                 };
-                let got = runner::test_run(&p, input)
+                let linear = info.spec.as_ref().and_then(|s| s.linear_size);
+                let got = runner::test_run(&p, input, linear)
                     .map_err(|e| format!("{}/{name}: {e}", l.of.info.name))?;
                 if let Some(want) = info.spec.as_ref().and_then(|s| s.retval) {
                     if !want.accepts(got) {
@@ -865,7 +874,7 @@ fn stress_loader(objs: Vec<StressObject>, shared: Arc<StressShared>, hold: Arc<A
                 let Some((_, input, want)) = o.runs.iter().find(|(n, _, _)| *n == name) else {
                     continue;
                 };
-                let res = runner::test_run(&p, *input).and_then(|got| match want {
+                let res = runner::test_run(&p, *input, None).and_then(|got| match want {
                     Some(w) if !w.accepts(got) => {
                         Err(format!("expected retval {w}, got {}", fmt_retval(got)))
                     }

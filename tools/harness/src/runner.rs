@@ -10,6 +10,7 @@ use crate::logmatch;
 use crate::objects::{self, essential_name, ObjectInfo, ProgramInfo};
 use crate::packet;
 use crate::spec::{self, fmt_retval, LoadMode, TestSpec};
+use crate::trigger;
 use libbpf_rs::libbpf_sys as sys;
 use libbpf_rs::{AsRawLibbpf, Object, ObjectBuilder, OpenObject, ProgramInput, ProgramType};
 use std::path::Path;
@@ -92,13 +93,60 @@ pub fn run_input(t: ProgramType) -> Option<RunInput> {
     }
 }
 
-/// Runs `prog` once with BPF_PROG_TEST_RUN and returns its return value.
-pub fn test_run(prog: &libbpf_rs::ProgramMut<'_>, input: RunInput) -> Result<u32, String> {
+/// The context that makes BPF_PROG_TEST_RUN put only `linear` bytes of the
+/// packet in the linear area (skb) or first buffer (XDP): a zeroed
+/// `struct __sk_buff` or `struct xdp_md` with `data_end` set, as the
+/// kernel's test_loader.c does for skbs.  The struct's size and the
+/// field's offset come from the running kernel's BTF.
+fn linear_ctx(t: ProgramType, linear: u32) -> Result<Vec<u8>, String> {
+    use libbpf_rs::btf::types::{MemberAttr, Struct};
+    use libbpf_rs::btf::{Btf, HasSize};
+    let name = match t {
+        ProgramType::SchedCls | ProgramType::SchedAct | ProgramType::CgroupSkb => "__sk_buff",
+        ProgramType::Xdp => "xdp_md",
+        _ => {
+            return Err(format!(
+                "__linear_size is for skb and xdp programs, not {}",
+                kernel::prog_type_name(t)
+            ))
+        }
+    };
+    let btf = Btf::from_vmlinux().map_err(|e| format!("__linear_size: no kernel BTF: {e}"))?;
+    let st = btf
+        .type_by_name::<Struct<'_>>(name)
+        .ok_or_else(|| format!("__linear_size: the kernel's BTF has no struct {name}"))?;
+    let off = st
+        .iter()
+        .find(|m| m.name.is_some_and(|n| n == "data_end"))
+        .and_then(|m| match m.attr {
+            MemberAttr::Normal { offset } if offset % 8 == 0 => Some(offset as usize / 8),
+            _ => None,
+        })
+        .ok_or_else(|| format!("__linear_size: struct {name} has no plain data_end"))?;
+    let mut ctx = vec![0u8; st.size()];
+    ctx.get_mut(off..off + 4)
+        .ok_or_else(|| format!("__linear_size: data_end lies outside struct {name}"))?
+        .copy_from_slice(&linear.to_ne_bytes());
+    Ok(ctx)
+}
+
+/// Runs `prog` once with BPF_PROG_TEST_RUN and returns its return value;
+/// with `linear`, only that many bytes of the packet are linear.
+pub fn test_run(
+    prog: &libbpf_rs::ProgramMut<'_>,
+    input: RunInput,
+    linear: Option<u32>,
+) -> Result<u32, String> {
     let pkt = packet::build();
     let mut opts = ProgramInput::default();
     if input == RunInput::Packet {
         opts.data_in = Some(&pkt);
     }
+    let mut ctx = match linear {
+        Some(n) if n > 0 => Some(linear_ctx(prog.prog_type(), n)?),
+        _ => None,
+    };
+    opts.context_in = ctx.as_deref_mut();
     // repeat stays 0: syscall and raw_tp programs reject any other value,
     // the others run once for 0.
     prog.test_run(opts)
@@ -471,20 +519,54 @@ impl Env {
         let (Some(want), Some(obj_loaded)) = (spec.retval, loaded) else {
             return r;
         };
-        let Some(input) = run_input(prog.prog_type) else {
-            r.outcome = Outcome::Skip(format!(
-                "loaded, but __retval needs BPF_PROG_TEST_RUN, which this harness does not do for {} programs",
-                kernel::prog_type_name(prog.prog_type)
-            ));
-            return r;
-        };
         let Some(p) = obj_loaded
             .progs_mut()
             .find(|p| p.name().to_string_lossy() == prog.name)
         else {
             return TestReport::fail("internal error: loaded program not found");
         };
-        match test_run(&p, input) {
+        if let Some(action) = &spec.trigger {
+            // `p` is not used after this: its borrow of the object ends.
+            let triggered = trigger::attach_and_trigger(&p, action);
+            let got = triggered.and_then(|()| {
+                let var = spec
+                    .result
+                    .as_deref()
+                    .ok_or("__trigger needs __result(var): the global __retval checks")?;
+                trigger::read_global(&obj_loaded, var)
+            });
+            match got {
+                Ok(v) => {
+                    let got = v as u32;
+                    r.retval = Some(got);
+                    if !want.accepts(got) {
+                        r.outcome = Outcome::Fail;
+                        r.diagnostics.push(format!(
+                            "expected: {} == {want}",
+                            spec.result.as_deref().unwrap_or("?")
+                        ));
+                        r.diagnostics.push(format!("got: {}", fmt_retval(got)));
+                    }
+                }
+                Err(e) if e.starts_with("__trigger: attaching") => {
+                    r.outcome =
+                        Outcome::Skip(format!("{e} (the kernel may lack the attach point)"));
+                }
+                Err(e) => {
+                    r.outcome = Outcome::Fail;
+                    r.diagnostics.push(e);
+                }
+            }
+            return r;
+        }
+        let Some(input) = run_input(prog.prog_type) else {
+            r.outcome = Outcome::Skip(format!(
+                "loaded, but __retval needs BPF_PROG_TEST_RUN, which this harness does not do for {} programs (use __trigger)",
+                kernel::prog_type_name(prog.prog_type)
+            ));
+            return r;
+        };
+        match test_run(&p, input, spec.linear_size) {
             Ok(got) => {
                 r.retval = Some(got);
                 if !want.accepts(got) {

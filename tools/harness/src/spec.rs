@@ -68,6 +68,16 @@ pub struct TestSpec {
     pub arches: Vec<String>,
     pub auxiliary: bool,
     pub load_mode: Option<LoadMode>,
+    /// __linear_size: bytes of the test packet in the linear area of the
+    /// skb (the rest in page fragments), or in the first buffer of a
+    /// multi-buffer XDP frame (our extension; 0: all of it).
+    pub linear_size: Option<u32>,
+    /// __trigger: attach the program and do this instead of test-running
+    /// it (rdynptr extension).
+    pub trigger: Option<crate::trigger::Action>,
+    /// __result: the global variable __retval is compared with (with
+    /// __trigger; rdynptr extension).
+    pub result: Option<String>,
     /// Annotations this harness knows it does not implement.
     pub unsupported: Vec<String>,
     /// Malformed annotations; the test fails with these.
@@ -130,7 +140,6 @@ const UNSUPPORTED: &[&str] = &[
     "test_expect_stdout_unpriv",
     "test_btf_path",
     "test_btf_func_path",
-    "test_linear_size",
 ];
 
 /// Architecture names of __arch_*, as used in the kernel's tags.
@@ -218,6 +227,23 @@ fn apply(spec: &mut TestSpec, key: &str, val: Option<&str>) -> Result<(), String
                 "no_jited" => LoadMode::NoJited,
                 v => return Err(format!("bad load_mode value '{v}'")),
             })
+        }
+        "test_linear_size" => {
+            let v = need(key, val)?.trim();
+            spec.linear_size = Some(
+                v.parse()
+                    .map_err(|_| format!("bad __linear_size value '{v}'"))?,
+            );
+        }
+        "test_trigger" => {
+            spec.trigger = Some(crate::trigger::Action::parse(need(key, val)?.trim())?);
+        }
+        "test_result" => {
+            let v = need(key, val)?.trim();
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(format!("bad __result variable '{v}'"));
+            }
+            spec.result = Some(v.to_string());
         }
         "test_needs_kfunc" => {
             let v = need(key, val)?.trim();
@@ -480,6 +506,18 @@ mod tests {
             ["test_expect_xlated", "test_frobnicate (unknown)"]
         );
         assert!(s.errors.is_empty());
+    }
+
+    #[test]
+    fn linear_size_is_read() {
+        let s = spec(&[
+            "comment:1:test_expect_success",
+            "comment:2:test_linear_size=14",
+        ]);
+        assert_eq!(s.linear_size, Some(14));
+        assert!(s.unsupported.is_empty() && s.errors.is_empty());
+        let s = spec(&["comment:1:test_linear_size=x"]);
+        assert_eq!(s.errors.len(), 1, "{:?}", s.errors);
     }
 
     #[test]

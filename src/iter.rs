@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The open-coded iterator over the view of a dynptr:
+//! `struct bpf_iter_rdynptr` and its steps.
+//!
+//! The iterator walks the view as it was when the iterator was made: a
+//! snapshot of its size, no reference to the dynptr.  Each step is a part
+//! of that view, `len` bytes at offset `off`: by default consecutive
+//! chunks of a fixed size (the last one shorter), or, after
+//! [`IterState::set_step`], wherever the program says the next one starts.
+//! Every step moves at least one byte forward, and an iteration has at most
+//! `BPF_MAX_LOOPS` steps (as `bpf_iter_num` and `bpf_loop()`), so it ends
+//! in bounded time whatever the program does.  Semantics and examples:
+//! "Iterating over a dynptr" in `Documentation/kfuncs.rst`.
+
+use core::marker::PhantomData;
+use core::mem::{align_of, size_of};
+
+use kernel::bindings;
+use kernel::error::{code, Result};
+
+use crate::dynptr::{DynptrError, DynptrRef};
+use crate::kfunc::KfuncArg;
+
+/// The C types of `include/rdynptr/kfuncs.h` (bindgen, with its checks of
+/// their layout).
+#[allow(non_camel_case_types, dead_code, unreachable_pub, missing_docs)]
+pub mod abi {
+    include!("generated/kfuncs_types.rs");
+}
+
+/// The most steps an iteration has (`BPF_MAX_LOOPS`, 2^23).
+const MAX_STEPS: u32 = bindings::BPF_MAX_LOOPS;
+
+/// Where an iteration is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+enum Status {
+    /// Made; `next` has not been called yet.
+    Fresh = 1,
+    /// `step` is the step `next` returned last.
+    Active = 2,
+    /// Over: the view is walked, or `new` or `set_step` failed.
+    Done = 3,
+}
+
+/// What `struct bpf_iter_rdynptr` holds: the module's view of its opaque
+/// bytes (`struct bpf_iter_rdynptr_kern`).
+///
+/// # Invariants
+///
+/// Once `new` has run: `chunk >= 1`; while `status` is `Active`,
+/// `step.off < size` and `1 <= step.len <= chunk`; `advance` is 0 or
+/// `1 <= advance <= size - step.off`; `steps <= MAX_STEPS`.
+#[repr(C)]
+pub struct IterState {
+    /// The step `next` returned last (its address is what `next` returns).
+    step: abi::bpf_rdynptr_step,
+    /// The size of the view when the iterator was made.
+    size: u64,
+    /// The length of a step (the last one may be shorter).
+    chunk: u64,
+    /// How far the next step starts from this one: 0 means `step.len`.
+    advance: u64,
+    status: Status,
+    /// The steps `next` returned.
+    steps: u32,
+}
+
+// The state fits the opaque iterator the program reserves on its stack
+// (exactly, so that the verifier's iterator slots cover all of it).
+const _: () = {
+    assert!(size_of::<IterState>() == size_of::<abi::bpf_iter_rdynptr>());
+    assert!(align_of::<IterState>() <= align_of::<abi::bpf_iter_rdynptr>());
+};
+
+impl IterState {
+    /// An iterator over a view of `size` bytes in steps of `chunk`: -EINVAL
+    /// for a null dynptr (`size` is its error), a 0 `chunk` or non-zero
+    /// `flags`, -E2BIG if the view has more than `BPF_MAX_LOOPS` chunks.
+    ///
+    /// An iterator that could not be made is over from the start: its
+    /// `next` returns nothing.
+    pub fn new(
+        size: core::result::Result<u64, DynptrError>,
+        chunk: u64,
+        flags: u64,
+    ) -> (Self, Result) {
+        let mut it = Self {
+            step: abi::bpf_rdynptr_step { off: 0, len: 0 },
+            size: 0,
+            chunk: 1,
+            advance: 0,
+            status: Status::Done,
+            steps: 0,
+        };
+        let size = match size {
+            Ok(size) => size,
+            Err(e) => return (it, Err(e.into())),
+        };
+        if chunk == 0 || flags != 0 {
+            return (it, Err(code::EINVAL));
+        }
+        if size.div_ceil(chunk) > u64::from(MAX_STEPS) {
+            return (it, Err(code::E2BIG));
+        }
+        // INVARIANT: `chunk >= 1`; not `Active`, `advance` 0.
+        it.size = size;
+        it.chunk = chunk;
+        it.status = Status::Fresh;
+        (it, Ok(()))
+    }
+
+    /// The next step, or None when the iteration is over (also after
+    /// `BPF_MAX_LOOPS` steps, which only steps shorter than the chunk
+    /// reach).
+    pub fn next(&mut self) -> Option<&mut abi::bpf_rdynptr_step> {
+        if self.steps >= MAX_STEPS {
+            self.status = Status::Done;
+        }
+        let off = match self.status {
+            Status::Done => return None,
+            Status::Fresh => 0,
+            Status::Active => {
+                // By the invariants, 1 <= the move <= size - off: no overflow.
+                let by = if self.advance != 0 {
+                    self.advance
+                } else {
+                    self.step.len
+                };
+                self.step.off + by
+            }
+        };
+        self.advance = 0;
+        if off >= self.size {
+            self.status = Status::Done;
+            return None;
+        }
+        // INVARIANT: `off < size` and `1 <= len <= chunk`; `steps` grows
+        // only below `MAX_STEPS`.
+        self.step.off = off;
+        self.step.len = self.chunk.min(self.size - off);
+        self.status = Status::Active;
+        self.steps += 1;
+        Some(&mut self.step)
+    }
+
+    /// Makes the next step start `step` bytes after the start of the
+    /// current one.  0, a step past the end of the view, or no current
+    /// step ends the iteration.
+    pub fn set_step(&mut self, step: u64) -> Result {
+        if self.status != Status::Active || step == 0 {
+            self.status = Status::Done;
+            return Err(code::EINVAL);
+        }
+        if step > self.size - self.step.off {
+            self.status = Status::Done;
+            return Err(code::ERANGE);
+        }
+        // INVARIANT: 1 <= step <= size - step.off.
+        self.advance = step;
+        Ok(())
+    }
+}
+
+/// A `struct bpf_iter_rdynptr *` argument of an iterator constructor: the
+/// program's stack slots the constructor initializes.
+///
+/// # Invariants
+///
+/// `ptr` is valid for writes of a `struct bpf_iter_rdynptr`, properly
+/// aligned, for as long as the handle lives (the kfunc call).
+pub struct IterUninit<'a> {
+    ptr: *mut abi::bpf_iter_rdynptr,
+    _call: PhantomData<&'a mut IterState>,
+}
+
+impl IterUninit<'_> {
+    /// Initializes the iterator.
+    pub fn init(self, state: IterState) {
+        // SAFETY: By the type invariant `ptr` is valid for writes and
+        // aligned, for `IterState` too (same size, no larger alignment,
+        // checked at build time).
+        unsafe { self.ptr.cast::<IterState>().write(state) }
+    }
+}
+
+// SAFETY: For the iterator argument of a `KF_ITER_NEW` kfunc, the verifier
+// passes a pointer to stack slots of the program, as many as
+// `sizeof(struct bpf_iter_rdynptr)` and 8-byte aligned, that hold no live
+// iterator; nothing else accesses them during the call.
+unsafe impl KfuncArg for IterUninit<'_> {
+    type Abi = *mut abi::bpf_iter_rdynptr;
+
+    unsafe fn from_abi(abi: Self::Abi) -> Self {
+        // INVARIANT: see the SAFETY comment of the impl.
+        Self {
+            ptr: abi,
+            _call: PhantomData,
+        }
+    }
+}
+
+/// A `struct bpf_iter_rdynptr *` argument of `next`, `destroy` or an
+/// `__iter` argument: an iterator its constructor initialized.
+///
+/// # Invariants
+///
+/// `ptr` points to an `IterState` that `bpf_iter_rdynptr_new()` wrote,
+/// valid for reads and writes and accessed by nothing else for as long as
+/// the handle lives (the kfunc call).
+pub struct Iter<'a> {
+    ptr: *mut IterState,
+    _call: PhantomData<&'a mut IterState>,
+}
+
+impl<'a> Iter<'a> {
+    /// The iterator's state.
+    pub fn state(self) -> &'a mut IterState {
+        // SAFETY: By the type invariant, `ptr` points to a valid, initialized
+        // `IterState` that nothing else accesses during the call, which the
+        // returned reference does not outlive.
+        unsafe { &mut *self.ptr }
+    }
+}
+
+// SAFETY: For the iterator argument of a `KF_ITER_NEXT` or `KF_ITER_DESTROY`
+// kfunc, or an `__iter` argument, the verifier passes a pointer to the
+// program's stack slots of a live `struct bpf_iter_rdynptr` (it tracks the
+// iterator from its constructor, which every path must have called, to
+// its destructor, and rejects copies and other writes to the slots).  Only
+// `bpf_iter_rdynptr_new()` initializes such an iterator, with an
+// `IterState`.  Nothing else accesses the slots during the call.
+unsafe impl KfuncArg for Iter<'_> {
+    type Abi = *mut abi::bpf_iter_rdynptr;
+
+    unsafe fn from_abi(abi: Self::Abi) -> Self {
+        // INVARIANT: see the SAFETY comment of the impl.
+        Self {
+            ptr: abi.cast(),
+            _call: PhantomData,
+        }
+    }
+}
+
+/// An iterator over the view of `p`: see [`IterState::new`].
+pub fn over(p: &DynptrRef<'_>, chunk: u64, flags: u64) -> (IterState, Result) {
+    IterState::new(p.size(), chunk, flags)
+}

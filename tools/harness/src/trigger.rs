@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Tests of programs that BPF_PROG_TEST_RUN cannot run (LSM, tracing...):
+//! the harness attaches the program, does what makes it run (`__trigger`),
+//! detaches it and reads its result from a global variable of the
+//! program (`__result`).  An rdynptr extension of the bpf_misc.h
+//! annotations; see Documentation/harness.rst.
+
+use libbpf_rs::btf::types::{DataSec, Var};
+use libbpf_rs::btf::Btf;
+use libbpf_rs::{AsRawLibbpf, MapCore, MapFlags, Object, ProgramMut};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The file `__trigger("open")` opens: made by the harness, with
+/// RDYNPTR_TEST_FILE_LEN bytes (include/rdynptr/bpf_test.h).
+pub const TEST_FILE: &str = "/tmp/rdynptr-test-file";
+/// Its first bytes, by which a program recognizes it.
+pub const TEST_FILE_MAGIC: &[u8; 8] = b"RDYNPTR!";
+/// Its length: more than a page, not a multiple of one.
+pub const TEST_FILE_LEN: usize = 5000;
+
+/// Byte `i` of the test file (RDYNPTR_TEST_FILE_BYTE(i) in bpf_test.h).
+pub fn test_file_byte(i: usize) -> u8 {
+    match TEST_FILE_MAGIC.get(i) {
+        Some(&b) => b,
+        None => (i as u8).wrapping_mul(13).wrapping_add(7),
+    }
+}
+
+/// What `__trigger` does while the program is attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Open a file (the harness's test file if none is named) and read it.
+    Open(Option<PathBuf>),
+}
+
+impl Action {
+    /// Parses the text of `__trigger(...)`.
+    pub fn parse(text: &str) -> Result<Action, String> {
+        match text.split_once(':') {
+            None if text == "open" => Ok(Action::Open(None)),
+            Some(("open", path)) if path.starts_with('/') => {
+                Ok(Action::Open(Some(PathBuf::from(path))))
+            }
+            _ => Err(format!(
+                "bad __trigger '{text}': use \"open\" or \"open:/absolute/path\""
+            )),
+        }
+    }
+
+    fn run(&self) -> Result<(), String> {
+        let path = match self {
+            Action::Open(Some(p)) => p.clone(),
+            Action::Open(None) => test_file()?.to_owned(),
+        };
+        let mut f = std::fs::File::open(&path)
+            .map_err(|e| format!("__trigger: cannot open {}: {e}", path.display()))?;
+        let mut data = Vec::new();
+        f.read_to_end(&mut data)
+            .map_err(|e| format!("__trigger: cannot read {}: {e}", path.display()))?;
+        Ok(())
+    }
+}
+
+/// Makes the test file once per run.
+fn test_file() -> Result<&'static Path, String> {
+    static MADE: OnceLock<Result<(), String>> = OnceLock::new();
+    MADE.get_or_init(|| {
+        let data: Vec<u8> = (0..TEST_FILE_LEN).map(test_file_byte).collect();
+        std::fs::write(TEST_FILE, data).map_err(|e| format!("cannot write {TEST_FILE}: {e}"))
+    })
+    .clone()
+    .map(|()| Path::new(TEST_FILE))
+}
+
+/// Attaches `prog`, runs `action` and detaches.
+pub fn attach_and_trigger(prog: &ProgramMut<'_>, action: &Action) -> Result<(), String> {
+    let link = prog.attach().map_err(|e| {
+        format!(
+            "__trigger: attaching {} failed: {e}",
+            prog.name().to_string_lossy()
+        )
+    })?;
+    let r = action.run();
+    drop(link);
+    r
+}
+
+/// The value of the global integer `var` of `obj` (in .bss or .data).
+pub fn read_global(obj: &Object, var: &str) -> Result<i64, String> {
+    // SAFETY: the pointer is to `obj`'s libbpf object, valid for as long as
+    // the borrow of `obj`, which `btf` does not outlive.
+    let raw = unsafe { obj.as_libbpf_object().as_ref() };
+    let btf = Btf::from_bpf_object(raw)
+        .map_err(|e| format!("__result: no BTF: {e}"))?
+        .ok_or("__result: the object has no BTF")?;
+    for sec in [".bss", ".data"] {
+        let Some(ds) = btf.type_by_name::<DataSec<'_>>(sec) else {
+            continue;
+        };
+        let Some(info) = ds.iter().find(|i| {
+            btf.type_by_id::<Var<'_>>(i.ty)
+                .and_then(|v| v.name().map(|n| n.to_string_lossy() == var))
+                .unwrap_or(false)
+        }) else {
+            continue;
+        };
+        let map = obj
+            .maps()
+            .find(|m| m.name().to_string_lossy().ends_with(sec))
+            .ok_or_else(|| format!("__result: no {sec} map"))?;
+        let value = map
+            .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
+            .map_err(|e| format!("__result: reading {sec}: {e}"))?
+            .ok_or_else(|| format!("__result: {sec} is empty"))?;
+        let at = info.offset as usize;
+        let bytes = value
+            .get(at..at + info.size)
+            .ok_or_else(|| format!("__result: {var} lies outside {sec}"))?;
+        return match *bytes {
+            [a, b, c, d] => Ok(i32::from_ne_bytes([a, b, c, d]).into()),
+            [a, b, c, d, e, f, g, h] => Ok(i64::from_ne_bytes([a, b, c, d, e, f, g, h])),
+            _ => Err(format!(
+                "__result: {var} is {} bytes, not a 32- or 64-bit integer",
+                bytes.len()
+            )),
+        };
+    }
+    Err(format!(
+        "__result: the program has no global {var} (in .bss or .data)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_actions_are_parsed() {
+        assert_eq!(Action::parse("open"), Ok(Action::Open(None)));
+        assert_eq!(
+            Action::parse("open:/etc/hostname"),
+            Ok(Action::Open(Some("/etc/hostname".into())))
+        );
+        assert!(Action::parse("open:relative").is_err());
+        assert!(Action::parse("exec:/bin/true").is_err());
+    }
+
+    #[test]
+    fn test_file_starts_with_the_magic_then_the_pattern() {
+        assert_eq!(test_file_byte(0), b'R');
+        assert_eq!(test_file_byte(7), b'!');
+        assert_eq!(test_file_byte(8), 8 * 13 + 7);
+        assert_eq!(test_file_byte(300), (300usize * 13 + 7) as u8);
+    }
+}
