@@ -135,9 +135,10 @@ impl DynptrType {
 
     /// Whether the view (offset and size) of such a dynptr is in
     /// `struct bpf_dynptr_kern` itself: true for every type but FILE, whose
-    /// view is in file state private to the kernel and shared by its clones.
+    /// view is in file state private to the kernel and shared by its clones
+    /// (the kernel's own rule: its helpers test for FILE only).
     pub fn view_in_dynptr(self) -> bool {
-        !matches!(self, Self::File | Self::Unknown(_))
+        self != Self::File
     }
 }
 
@@ -246,9 +247,10 @@ impl Dynptr {
         self.0.size & layout::RDONLY_BIT != 0
     }
 
-    /// Checks that the view of the dynptr can be read and changed here.
-    ///
-    /// Two tests and branches, as in the kernel's own `bpf_dynptr_size()`.
+    /// Checks that the view of the dynptr can be read and changed here:
+    /// not null, not FILE (whose view the argument handles reach, see
+    /// `locate`).  The same two tests as `locate`, so that the compiler
+    /// drops them when a kfunc has made them already.
     fn check_view(&self) -> Result<(), DynptrError> {
         if self.is_null() {
             return Err(DynptrError::Null);
@@ -348,31 +350,41 @@ impl DynptrRef<'_> {
 
     /// The number of usable bytes of the view, wherever it is kept.
     pub fn size(&self) -> Result<u64, DynptrError> {
-        let d = self.get();
-        if let Some(f) = file_state(&d) {
-            return Ok(f.size);
+        match locate(self.get())? {
+            View::Inline(d) => d.size(),
+            View::File(f) => Ok(f.size),
         }
-        d.size()
     }
 
     /// The offset of the view in the dynptr's data (for FILE, in the file).
     pub fn offset(&self) -> Result<u64, DynptrError> {
-        let d = self.get();
-        if let Some(f) = file_state(&d) {
-            return Ok(f.offset);
+        match locate(self.get())? {
+            View::Inline(d) => d.offset(),
+            View::File(f) => Ok(f.offset),
         }
-        d.offset()
     }
 }
 
-/// The state of `d` if it is a FILE dynptr, else None.
+/// Where the view of a dynptr argument is.
+enum View<'a> {
+    /// In the dynptr (every type but FILE): this copy of it.
+    Inline(Dynptr),
+    /// In the FILE dynptr's state, shared by its clones.
+    File(&'a mut FileState),
+}
+
+/// Where the view of `d` is; -EINVAL for a null dynptr.
 ///
 /// `d` must have been read from a dynptr argument of the running kfunc
 /// call ([`DynptrRef::get`], [`DynptrMut::get`]): that is what the module
-/// passes, and only those are argued about below.
-fn file_state(d: &Dynptr) -> Option<&mut FileState> {
-    if d.is_null() || d.dynptr_type() != DynptrType::File {
-        return None;
+/// passes, and only those are argued about below.  The two tests, null
+/// then FILE, are those of the kernel's own dynptr kfuncs.
+fn locate<'a>(d: Dynptr) -> Result<View<'a>, DynptrError> {
+    if d.is_null() {
+        return Err(DynptrError::Null);
+    }
+    if d.dynptr_type() != DynptrType::File {
+        return Ok(View::Inline(d));
     }
     // SAFETY: `d` is a copy of an initialized, non-null FILE dynptr that the
     // verifier passed to the running kfunc (see above).  Its data pointer
@@ -382,8 +394,9 @@ fn file_state(d: &Dynptr) -> Option<&mut FileState> {
     // `bpf_dynptr_file_discard()` frees it.  `FileState` has its layout
     // (checked at build time).  Nothing else accesses the state during the
     // call: it belongs to this run of the program, which waits for the
-    // kfunc, and the module keeps no reference past the call.
-    Some(unsafe { &mut *d.0.data.cast::<FileState>() })
+    // kfunc, and the module keeps no reference past the call ('a ends with
+    // the kfunc's use of the result).
+    Ok(View::File(unsafe { &mut *d.0.data.cast::<FileState>() }))
 }
 
 // SAFETY: For a `const struct bpf_dynptr *` argument, the verifier passes a
@@ -439,19 +452,27 @@ impl DynptrMut<'_> {
     /// Shrinks the view by `len` bytes at its end, wherever it is kept (for
     /// FILE, in the state the clones share). On error nothing changes.
     pub fn trim(&self, len: u64) -> Result<(), DynptrError> {
-        if let Some(f) = file_state(&self.get()) {
-            return f.trim(len);
+        match locate(self.get())? {
+            View::Inline(mut d) => {
+                d.trim(len)?;
+                self.set(d);
+                Ok(())
+            }
+            View::File(f) => f.trim(len),
         }
-        self.update(|d| d.trim(len))
     }
 
     /// Moves the start of the view `len` bytes forward, wherever it is kept.
     /// On error nothing changes.
     pub fn advance(&self, len: u64) -> Result<(), DynptrError> {
-        if let Some(f) = file_state(&self.get()) {
-            return f.advance(len);
+        match locate(self.get())? {
+            View::Inline(mut d) => {
+                d.advance(len)?;
+                self.set(d);
+                Ok(())
+            }
+            View::File(f) => f.advance(len),
         }
-        self.update(|d| d.advance(len))
     }
 }
 
