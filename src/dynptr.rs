@@ -55,26 +55,13 @@ pub mod layout {
 
     /// Whether `a` and `b` are the same field list (for the build's check).
     pub const fn same_fields(a: &[(&str, &str)], b: &[(&str, &str)]) -> bool {
-        const fn same(x: &str, y: &str) -> bool {
-            let (x, y) = (x.as_bytes(), y.as_bytes());
-            if x.len() != y.len() {
-                return false;
-            }
-            let mut i = 0;
-            while i < x.len() {
-                if x[i] != y[i] {
-                    return false;
-                }
-                i += 1;
-            }
-            true
-        }
+        use crate::kfunc::str_eq;
         if a.len() != b.len() {
             return false;
         }
         let mut i = 0;
         while i < a.len() {
-            if !same(a[i].0, b[i].0) || !same(a[i].1, b[i].1) {
+            if !str_eq(a[i].0, b[i].0) || !str_eq(a[i].1, b[i].1) {
                 return false;
             }
             i += 1;
@@ -440,39 +427,34 @@ impl DynptrMut<'_> {
         unsafe { ptr::write(self.ptr, dynptr.0) }
     }
 
-    /// Applies `f` to a copy of the dynptr and writes the copy back if `f`
-    /// succeeds; on error the dynptr stays as it was.
-    pub fn update<E>(&self, f: impl FnOnce(&mut Dynptr) -> Result<(), E>) -> Result<(), E> {
-        let mut dynptr = self.get();
-        f(&mut dynptr)?;
-        self.set(dynptr);
-        Ok(())
+    /// Changes the view, wherever it is kept: `inline` on a copy of the
+    /// dynptr, written back if it succeeds, or `file` on a FILE dynptr's
+    /// state (which its clones share).  On error nothing changes.
+    fn change_view(
+        &self,
+        inline: impl FnOnce(&mut Dynptr) -> Result<(), DynptrError>,
+        file: impl FnOnce(&mut FileState) -> Result<(), DynptrError>,
+    ) -> Result<(), DynptrError> {
+        match locate(self.get())? {
+            View::Inline(mut d) => {
+                inline(&mut d)?;
+                self.set(d);
+                Ok(())
+            }
+            View::File(f) => file(f),
+        }
     }
 
     /// Shrinks the view by `len` bytes at its end, wherever it is kept (for
     /// FILE, in the state the clones share). On error nothing changes.
     pub fn trim(&self, len: u64) -> Result<(), DynptrError> {
-        match locate(self.get())? {
-            View::Inline(mut d) => {
-                d.trim(len)?;
-                self.set(d);
-                Ok(())
-            }
-            View::File(f) => f.trim(len),
-        }
+        self.change_view(|d| d.trim(len), |f| f.trim(len))
     }
 
     /// Moves the start of the view `len` bytes forward, wherever it is kept.
     /// On error nothing changes.
     pub fn advance(&self, len: u64) -> Result<(), DynptrError> {
-        match locate(self.get())? {
-            View::Inline(mut d) => {
-                d.advance(len)?;
-                self.set(d);
-                Ok(())
-            }
-            View::File(f) => f.advance(len),
-        }
+        self.change_view(|d| d.advance(len), |f| f.advance(len))
     }
 }
 

@@ -34,3 +34,4 @@ pub use flags::KfFlags;
 pub use prog_type::{KfuncHook, ProgType};
 pub use registration::{BpfProg, KfuncFilter, KfuncSetRegistration};
 pub use set::{KfuncEntry, KfuncSet};
+pub(crate) use set::str_eq;
