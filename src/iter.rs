@@ -101,7 +101,10 @@ impl IterState {
         if chunk == 0 || flags != 0 {
             return (it, Err(code::EINVAL));
         }
-        if size.div_ceil(chunk) > u64::from(MAX_STEPS) {
+        // The number of chunks, rounded up (no `div_ceil`: its `+ 1` is an
+        // overflow check, and a kfunc does not panic).
+        let chunks = (size / chunk).saturating_add(u64::from(size % chunk != 0));
+        if chunks > u64::from(MAX_STEPS) {
             return (it, Err(code::E2BIG));
         }
         // INVARIANT: `chunk >= 1`; not `Active`, `advance` 0.
@@ -122,13 +125,14 @@ impl IterState {
             Status::Done => return None,
             Status::Fresh => 0,
             Status::Active => {
-                // By the invariants, 1 <= the move <= size - off: no overflow.
+                // By the invariants, 1 <= the move <= size - off: the sum
+                // does not overflow (were it to, the walk would be over).
                 let by = if self.advance != 0 {
                     self.advance
                 } else {
                     self.step.len
                 };
-                self.step.off + by
+                self.step.off.checked_add(by).unwrap_or(u64::MAX)
             }
         };
         self.advance = 0;
@@ -141,7 +145,7 @@ impl IterState {
         self.step.off = off;
         self.step.len = self.chunk.min(self.size - off);
         self.status = Status::Active;
-        self.steps += 1;
+        self.steps = self.steps.saturating_add(1);
         Some(&mut self.step)
     }
 
@@ -153,7 +157,8 @@ impl IterState {
             self.status = Status::Done;
             return Err(code::EINVAL);
         }
-        if step > self.size - self.step.off {
+        // `step.off < size` while `Active`.
+        if step > self.size.saturating_sub(self.step.off) {
             self.status = Status::Done;
             return Err(code::ERANGE);
         }

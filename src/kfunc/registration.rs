@@ -112,7 +112,8 @@ impl KfuncSetRegistration {
         // The hooks registered so far, one bit per `KfuncHook`.
         let mut done = 0u32;
         for &prog_type in prog_types {
-            let hook = 1u32 << prog_type.kfunc_hook() as u32;
+            // Fewer than 32 hooks (`KfuncHook`): the shift never fails.
+            let hook = 1u32.checked_shl(prog_type.kfunc_hook() as u32).unwrap_or(0);
             if done & hook != 0 {
                 continue;
             }

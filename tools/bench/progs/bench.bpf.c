@@ -212,3 +212,58 @@ int bench_check(struct __sk_buff *skb)
 	}
 	return 0;
 }
+
+/*
+ * The iterator (tools/bench/src/iterbench.rs): ITER_WALKS walks over a
+ * view of ITER_VIEW bytes in ITER_CHUNK-byte steps, summing the steps'
+ * lengths; the program returns the sum, which must be ITER_WALKS *
+ * ITER_VIEW.  walk_rdynptr uses bpf_iter_rdynptr; walk_iter_num is the
+ * same walk with the kernel's own open-coded iterator, bpf_iter_num over
+ * the chunk numbers, computing each step's offset and length itself.  The
+ * sum lives in global data, so that the verifier does not track it and the
+ * loops converge.
+ */
+#define ITER_VIEW	512
+#define ITER_CHUNK	8
+#define ITER_WALKS	16
+
+__u8 iter_buf[ITER_VIEW];
+__u64 iter_sum;
+
+SEC("tc")
+int walk_rdynptr(struct __sk_buff *skb)
+{
+	struct bpf_rdynptr_step *s;
+	struct bpf_dynptr p;
+	int w;
+
+	if (bpf_dynptr_from_mem(iter_buf, ITER_VIEW, 0, &p))
+		return -1;
+	iter_sum = 0;
+	for (w = 0; w < ITER_WALKS; w++) {
+		bpf_rdynptr_for_each(s, &p, ITER_CHUNK)
+			iter_sum += s->len;
+	}
+	return iter_sum;
+}
+
+SEC("tc")
+int walk_iter_num(struct __sk_buff *skb)
+{
+	struct bpf_dynptr p;
+	__u64 size;
+	int w, *i;
+
+	if (bpf_dynptr_from_mem(iter_buf, ITER_VIEW, 0, &p))
+		return -1;
+	iter_sum = 0;
+	size = bpf_dynptr_size(&p);
+	for (w = 0; w < ITER_WALKS; w++) {
+		bpf_for_each(num, i, 0, (size + ITER_CHUNK - 1) / ITER_CHUNK) {
+			__u64 off = (__u64)*i * ITER_CHUNK;
+
+			iter_sum += size - off < ITER_CHUNK ? size - off : ITER_CHUNK;
+		}
+	}
+	return iter_sum;
+}

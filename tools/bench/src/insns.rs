@@ -119,6 +119,14 @@ impl Counter {
         })
     }
 
+    /// Also watches the code at `addr` (a BPF program's JIT image, say),
+    /// under `name`.  Same rule: before that code first runs.
+    pub fn watch_address(&mut self, name: &str, addr: u64) {
+        self.addrs.insert(name.to_string(), addr);
+        let list: Vec<u64> = self.addrs.values().copied().collect();
+        command(CMD_WATCH, list.as_ptr() as u64, list.len() as u64);
+    }
+
     /// Counts what `f` makes the watched functions execute; returns the
     /// counts of function `name`.
     pub fn count<T>(
@@ -177,6 +185,8 @@ pub const ENTRY_JUMP: i64 = 1;
 pub struct InsnReport {
     pub calls_per_run: u32,
     pub rows: Vec<RowInsns>,
+    /// The iterator's `next` against the kernel's `bpf_iter_num_next`.
+    pub iterator: Option<crate::iterbench::IterInsns>,
 }
 
 impl InsnReport {
@@ -218,6 +228,7 @@ impl InsnReport {
         InsnReport {
             calls_per_run: calls,
             rows,
+            iterator: None,
         }
     }
 
@@ -262,6 +273,9 @@ impl InsnReport {
                 kname,
                 n(&r.kernel)
             );
+        }
+        if let Some(i) = &self.iterator {
+            out.push_str(&crate::iterbench::insns_table(i));
         }
         out
     }

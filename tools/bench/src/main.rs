@@ -5,6 +5,7 @@
 //! See Documentation/bench.rst.
 
 mod insns;
+mod iterbench;
 mod plan;
 mod report;
 mod runner;
@@ -126,6 +127,8 @@ struct Setup {
     missing: BTreeMap<&'static str, String>,
     /// The targets whose kfunc the kernel has.
     present: Vec<Target>,
+    /// Whether the kernel has the rdynptr iterator.
+    iter_present: bool,
 }
 
 impl Setup {
@@ -150,12 +153,20 @@ impl Setup {
             let why: Vec<_> = missing.values().cloned().collect();
             return Err(format!("no rdynptr kfunc to measure: {}", why.join("; ")));
         }
+        let iter_present = kernel.check(iterbench::OURS_NEXT).is_ok();
         Ok(Setup {
             rows,
             index,
             missing,
             present,
+            iter_present,
         })
+    }
+
+    /// Whether the iterator comparison runs: the module has the iterator
+    /// and the objects have its programs.
+    fn iterator(&self) -> bool {
+        self.iter_present && self.index.contains_key(iterbench::OURS)
     }
 
     fn object_of(&self, prog: &str) -> Result<&Path, String> {
@@ -186,11 +197,12 @@ impl Setup {
 fn count_insns(cli: &Cli, results: &Path) -> Result<bool, String> {
     let setup = Setup::new(cli)?;
     let mut names: Vec<&str> = setup.present.iter().map(|t| t.kfunc).collect();
+    let iter = setup.iterator();
     names.sort_unstable();
     names.dedup();
     // Before anything calls them: the plugin instruments code when QEMU
     // translates it, which for a kfunc is at its first call.
-    let counter = insns::Counter::watch(results, &names)?;
+    let mut counter = insns::Counter::watch(results, &names)?;
     setup.check(cli)?;
     let mut measured: BTreeMap<&str, Result<insns::Counts, String>> = setup
         .missing
@@ -212,7 +224,14 @@ fn count_insns(cli: &Cli, results: &Path) -> Result<bool, String> {
         }
         measured.insert(t.kfunc, Ok(c));
     }
-    let report = insns::InsnReport::new(&setup.rows, cli.calls, &measured);
+    let mut report = insns::InsnReport::new(&setup.rows, cli.calls, &measured);
+    if iter {
+        report.iterator = Some(iterbench::count(
+            &mut counter,
+            setup.object_of(iterbench::OURS)?,
+            cli.calls,
+        )?);
+    }
     print!("{}", report.table());
     if let Some(path) = &cli.json {
         let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
@@ -308,6 +327,14 @@ fn run(cli: &Cli) -> Result<bool, String> {
     }
 
     let mut report = build_report(cli, system, rows, &progs, missing, &jited)?;
+    if setup.iterator() {
+        report.iterator = Some(iterbench::time(
+            setup.object_of(iterbench::OURS)?,
+            cli.calls,
+            cli.rounds,
+            cli.repeat,
+        )?);
+    }
     if let Some(i) = insn_report {
         report.insns = Some(i);
     }
@@ -412,6 +439,7 @@ fn build_report(
         rows,
         programs,
         insns: None,
+        iterator: None,
     })
 }
 

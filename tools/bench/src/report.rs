@@ -103,6 +103,8 @@ pub struct Report {
     pub programs: Vec<ProgramResult>,
     /// Instructions per call, from a --count-insns run under the plugin.
     pub insns: Option<InsnReport>,
+    /// The iterator against the kernel's bpf_iter_num, ns per step.
+    pub iterator: Option<crate::iterbench::IterTimes>,
 }
 
 fn ns(s: &Option<Summary>) -> (String, String) {
@@ -214,6 +216,9 @@ impl Report {
                 ratio_text(&state)
             );
         }
+        if let Some(t) = &self.iterator {
+            out.push_str(&crate::iterbench::times_table(t));
+        }
         let _ = writeln!(out);
         let bases: Vec<String> = self
             .programs
@@ -305,6 +310,7 @@ mod tests {
                 ns_per_call: vec![1.0, 2.0],
             }],
             insns: None,
+            iterator: None,
         }
     }
 

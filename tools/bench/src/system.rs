@@ -200,11 +200,12 @@ impl KernelFuncs {
 
     /// Ok if `kfunc` exists in the running kernel, else why not.
     pub fn check(&self, kfunc: &str) -> Result<(), String> {
-        let (btf, whose) = if kfunc.starts_with("bpf_rdynptr_") {
-            (&self.module, MODULE)
-        } else {
-            (&self.vmlinux, "vmlinux")
-        };
+        let (btf, whose) =
+            if kfunc.starts_with("bpf_rdynptr_") || kfunc.starts_with("bpf_iter_rdynptr_") {
+                (&self.module, MODULE)
+            } else {
+                (&self.vmlinux, "vmlinux")
+            };
         let btf = btf.as_ref().map_err(Clone::clone)?;
         if btf.has_func(kfunc) {
             return Ok(());
