@@ -32,26 +32,19 @@ pub mod abi {
 /// The most steps an iteration has (`BPF_MAX_LOOPS`, 2^23).
 const MAX_STEPS: u32 = bindings::BPF_MAX_LOOPS;
 
-/// Where an iteration is.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(u32)]
-enum Status {
-    /// Made; `next` has not been called yet.
-    Fresh = 1,
-    /// `step` is the step `next` returned last.
-    Active = 2,
-    /// Over: the view is walked, or `new` or `set_step` failed.
-    Done = 3,
-}
-
 /// What `struct bpf_iter_rdynptr` holds: the module's view of its opaque
 /// bytes (`struct bpf_iter_rdynptr_kern`).
 ///
+/// The next step starts at `pos`, worked out when the current one is
+/// returned (or changed by `set_step`), so that `next` only has to compare
+/// and store.  The walk is over when `pos` reaches `size`.
+///
 /// # Invariants
 ///
-/// Once `new` has run: `chunk >= 1`; while `status` is `Active`,
-/// `step.off < size` and `1 <= step.len <= chunk`; `advance` is 0 or
-/// `1 <= advance <= size - step.off`; `steps <= MAX_STEPS`.
+/// Once `new` has run: `chunk >= 1`; `pos <= size`; `step.len` is 0 when
+/// there is no current step (before the first `next`, at the end, after an
+/// error), else `step.off < size`, `1 <= step.len <= chunk` and
+/// `step.off < pos`; `steps <= MAX_STEPS`.
 #[repr(C)]
 pub struct IterState {
     /// The step `next` returned last (its address is what `next` returns).
@@ -60,11 +53,11 @@ pub struct IterState {
     size: u64,
     /// The length of a step (the last one may be shorter).
     chunk: u64,
-    /// How far the next step starts from this one: 0 means `step.len`.
-    advance: u64,
-    status: Status,
+    /// Where the next step starts.
+    pos: u64,
     /// The steps `next` returned.
     steps: u32,
+    _pad: u32,
 }
 
 // The state fits the opaque iterator the program reserves on its stack
@@ -86,13 +79,14 @@ impl IterState {
         chunk: u64,
         flags: u64,
     ) -> (Self, Result) {
+        // INVARIANT: an empty walk, over before it starts.
         let mut it = Self {
             step: abi::bpf_rdynptr_step { off: 0, len: 0 },
             size: 0,
             chunk: 1,
-            advance: 0,
-            status: Status::Done,
+            pos: 0,
             steps: 0,
+            _pad: 0,
         };
         let size = match size {
             Ok(size) => size,
@@ -107,45 +101,39 @@ impl IterState {
         if chunks > u64::from(MAX_STEPS) {
             return (it, Err(code::E2BIG));
         }
-        // INVARIANT: `chunk >= 1`; not `Active`, `advance` 0.
+        // INVARIANT: `chunk >= 1`, `pos` 0 `<= size`, no current step.
         it.size = size;
         it.chunk = chunk;
-        it.status = Status::Fresh;
         (it, Ok(()))
+    }
+
+    /// Ends the walk: no current step, no next one.
+    fn end(&mut self) {
+        // INVARIANT: `pos == size`, `step.len` 0.
+        self.pos = self.size;
+        self.step.len = 0;
     }
 
     /// The next step, or None when the iteration is over (also after
     /// `BPF_MAX_LOOPS` steps, which only steps shorter than the chunk
     /// reach).
     pub fn next(&mut self) -> Option<&mut abi::bpf_rdynptr_step> {
-        if self.steps >= MAX_STEPS {
-            self.status = Status::Done;
-        }
-        let off = match self.status {
-            Status::Done => return None,
-            Status::Fresh => 0,
-            Status::Active => {
-                // By the invariants, 1 <= the move <= size - off: the sum
-                // does not overflow (were it to, the walk would be over).
-                let by = if self.advance != 0 {
-                    self.advance
-                } else {
-                    self.step.len
-                };
-                self.step.off.checked_add(by).unwrap_or(u64::MAX)
-            }
-        };
-        self.advance = 0;
-        if off >= self.size {
-            self.status = Status::Done;
+        let pos = self.pos;
+        if pos >= self.size || self.steps >= MAX_STEPS {
+            self.end();
             return None;
         }
-        // INVARIANT: `off < size` and `1 <= len <= chunk`; `steps` grows
-        // only below `MAX_STEPS`.
-        self.step.off = off;
-        self.step.len = self.chunk.min(self.size - off);
-        self.status = Status::Active;
-        self.steps = self.steps.saturating_add(1);
+        // `pos < size`: the subtraction cannot underflow, and `len >= 1`
+        // (`chunk >= 1`), so `pos + len <= size`.
+        let len = self.chunk.min(self.size - pos);
+        // INVARIANT: `step.off < size`, `1 <= step.len <= chunk`,
+        // `step.off < pos <= size`; `steps` grows only below `MAX_STEPS`.
+        self.step.off = pos;
+        self.step.len = len;
+        // No overflow (`pos + len <= size`): a wrapping add has no
+        // overflow check, which could panic.
+        self.pos = pos.wrapping_add(len);
+        self.steps += 1;
         Some(&mut self.step)
     }
 
@@ -153,17 +141,18 @@ impl IterState {
     /// current one.  0, a step past the end of the view, or no current
     /// step ends the iteration.
     pub fn set_step(&mut self, step: u64) -> Result {
-        if self.status != Status::Active || step == 0 {
-            self.status = Status::Done;
+        if self.step.len == 0 || step == 0 {
+            self.end();
             return Err(code::EINVAL);
         }
-        // `step.off < size` while `Active`.
-        if step > self.size.saturating_sub(self.step.off) {
-            self.status = Status::Done;
+        // With a current step, `step.off < size`: no underflow.
+        if step > self.size.wrapping_sub(self.step.off) {
+            self.end();
             return Err(code::ERANGE);
         }
-        // INVARIANT: 1 <= step <= size - step.off.
-        self.advance = step;
+        // INVARIANT: `step.off < step.off + step <= size` (so no overflow
+        // either).
+        self.pos = self.step.off.wrapping_add(step);
         Ok(())
     }
 }
