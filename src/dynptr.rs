@@ -337,7 +337,9 @@ impl DynptrRef<'_> {
 
     /// The number of usable bytes of the view, wherever it is kept.
     pub fn size(&self) -> Result<u64, DynptrError> {
-        match locate(self.get())? {
+        // SAFETY: `self.get()` reads this kfunc argument during the call,
+        // and the view is used before the method returns.
+        match unsafe { locate(self.get()) }? {
             View::Inline(d) => d.size(),
             View::File(f) => Ok(f.size),
         }
@@ -345,7 +347,9 @@ impl DynptrRef<'_> {
 
     /// The offset of the view in the dynptr's data (for FILE, in the file).
     pub fn offset(&self) -> Result<u64, DynptrError> {
-        match locate(self.get())? {
+        // SAFETY: `self.get()` reads this kfunc argument during the call,
+        // and the view is used before the method returns.
+        match unsafe { locate(self.get()) }? {
             View::Inline(d) => d.offset(),
             View::File(f) => Ok(f.offset),
         }
@@ -360,30 +364,33 @@ enum View<'a> {
     File(&'a mut FileState),
 }
 
-/// Where the view of `d` is; -EINVAL for a null dynptr.
+/// Where the view of `d` is; -EINVAL for a null dynptr.  The two tests,
+/// null then FILE, are those of the kernel's own dynptr kfuncs.
 ///
-/// `d` must have been read from a dynptr argument of the running kfunc
-/// call ([`DynptrRef::get`], [`DynptrMut::get`]): that is what the module
-/// passes, and only those are argued about below.  The two tests, null
-/// then FILE, are those of the kernel's own dynptr kfuncs.
-fn locate<'a>(d: Dynptr) -> Result<View<'a>, DynptrError> {
+/// # Safety
+///
+/// `d` must have been read, during the running kfunc call, from a dynptr
+/// argument of that call ([`DynptrRef::get`], [`DynptrMut::get`]), and the
+/// result must not outlive the call.
+unsafe fn locate<'a>(d: Dynptr) -> Result<View<'a>, DynptrError> {
     if d.is_null() {
         return Err(DynptrError::Null);
     }
     if d.dynptr_type() != DynptrType::File {
         return Ok(View::Inline(d));
     }
-    // SAFETY: `d` is a copy of an initialized, non-null FILE dynptr that the
-    // verifier passed to the running kfunc (see above).  Its data pointer
-    // then points to the live, properly aligned `struct
+    let state = d.0.data.cast::<FileState>();
+    // SAFETY: By the function's contract, `d` is a copy of an initialized,
+    // non-null FILE dynptr that the verifier passed to the running kfunc.
+    // Its data pointer then points to the live, properly aligned `struct
     // bpf_dynptr_file_impl` that `bpf_dynptr_from_file()` allocated: the
     // verifier rejects every use of the dynptr (and of its clones) after
     // `bpf_dynptr_file_discard()` frees it.  `FileState` has its layout
     // (checked at build time).  Nothing else accesses the state during the
     // call: it belongs to this run of the program, which waits for the
-    // kfunc, and the module keeps no reference past the call ('a ends with
-    // the kfunc's use of the result).
-    Ok(View::File(unsafe { &mut *d.0.data.cast::<FileState>() }))
+    // kfunc, and the reference does not outlive the call (contract).
+    let state = unsafe { &mut *state };
+    Ok(View::File(state))
 }
 
 // SAFETY: For a `const struct bpf_dynptr *` argument, the verifier passes a
@@ -435,7 +442,9 @@ impl DynptrMut<'_> {
         inline: impl FnOnce(&mut Dynptr) -> Result<(), DynptrError>,
         file: impl FnOnce(&mut FileState) -> Result<(), DynptrError>,
     ) -> Result<(), DynptrError> {
-        match locate(self.get())? {
+        // SAFETY: `self.get()` reads this kfunc argument during the call,
+        // and the view is used before the method returns.
+        match unsafe { locate(self.get()) }? {
             View::Inline(mut d) => {
                 inline(&mut d)?;
                 self.set(d);

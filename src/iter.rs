@@ -19,7 +19,7 @@ use core::mem::{align_of, size_of};
 use kernel::bindings;
 use kernel::error::{code, Result};
 
-use crate::dynptr::{DynptrError, DynptrRef};
+use crate::dynptr::DynptrError;
 use crate::kfunc::KfuncArg;
 
 /// The C types of `include/rdynptr/kfuncs.h` (bindgen, with its checks of
@@ -235,9 +235,4 @@ unsafe impl KfuncArg for Iter<'_> {
             _call: PhantomData,
         }
     }
-}
-
-/// An iterator over the view of `p`: see [`IterState::new`].
-pub fn over(p: &DynptrRef<'_>, chunk: u64, flags: u64) -> (IterState, Result) {
-    IterState::new(p.size(), chunk, flags)
 }

@@ -14,7 +14,7 @@ use kernel::ffi;
 #[cfg(rdynptr_clone)]
 use crate::dynptr::{Dynptr, DynptrUninit};
 use crate::dynptr::{DynptrError, DynptrMut, DynptrRef};
-use crate::iter::{self, abi::bpf_rdynptr_step, Iter, IterUninit};
+use crate::iter::{abi::bpf_rdynptr_step, Iter, IterState, IterUninit};
 use crate::{kfunc, kfunc_set};
 
 /// The prototypes of `include/rdynptr/kfuncs.h`, as bindgen reads them.
@@ -104,7 +104,7 @@ kfunc! {
         chunk: u64,
         flags: u64,
     ) -> ffi::c_int {
-        let (state, result) = iter::over(&p, chunk, flags);
+        let (state, result) = IterState::new(p.size(), chunk, flags);
         it.init(state);
         errno(result)
     }

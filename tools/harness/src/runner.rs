@@ -295,14 +295,17 @@ impl Env {
 
     /// The kernel's BTF, read on first use.
     pub fn kernel(&mut self) -> &KernelBtf {
-        self.kernel
-            .get_or_insert_with(|| Arc::new(KernelBtf::load()))
+        self.shared_kernel_ref()
     }
 
     /// The kernel's BTF snapshot, to share with other threads.
     pub fn shared_kernel(&mut self) -> Arc<KernelBtf> {
-        self.kernel();
-        self.kernel.clone().unwrap_or_default()
+        Arc::clone(self.shared_kernel_ref())
+    }
+
+    fn shared_kernel_ref(&mut self) -> &Arc<KernelBtf> {
+        self.kernel
+            .get_or_insert_with(|| Arc::new(KernelBtf::load()))
     }
 
     /// An Env for another test thread: the same BTF snapshot and program
