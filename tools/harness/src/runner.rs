@@ -12,6 +12,7 @@ use crate::packet;
 use crate::spec::{self, fmt_retval, LoadMode, TestSpec};
 use crate::trigger;
 use libbpf_rs::libbpf_sys as sys;
+use libbpf_rs::btf::Btf;
 use libbpf_rs::{AsRawLibbpf, Object, ObjectBuilder, OpenObject, ProgramInput, ProgramType};
 use std::path::Path;
 use std::sync::Arc;
@@ -152,6 +153,16 @@ pub fn test_run(
     prog.test_run(opts)
         .map(|o| o.return_value)
         .map_err(|e| format!("BPF_PROG_TEST_RUN failed: {e}"))
+}
+
+/// The BTF of a loaded object.
+pub fn object_btf(obj: &Object) -> Result<Btf<'_>, String> {
+    // SAFETY: the pointer is to `obj`'s libbpf object, valid for as long as
+    // the borrow of `obj`, which the returned BTF does not outlive.
+    let raw = unsafe { obj.as_libbpf_object().as_ref() };
+    Btf::from_bpf_object(raw)
+        .map_err(|e| format!("no BTF: {e}"))?
+        .ok_or_else(|| "the object has no BTF".to_string())
 }
 
 /// Opens the object at `path` with only the programs `autoload` selects

@@ -6,8 +6,7 @@
 //! annotations; see Documentation/harness.rst.
 
 use libbpf_rs::btf::types::{DataSec, Var};
-use libbpf_rs::btf::Btf;
-use libbpf_rs::{AsRawLibbpf, MapCore, MapFlags, Object, ProgramMut};
+use libbpf_rs::{MapCore, MapFlags, Object, ProgramMut};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -49,7 +48,8 @@ impl Action {
         }
     }
 
-    fn run(&self) -> Result<(), String> {
+    /// Does it (in the calling thread).
+    pub fn run(&self) -> Result<(), String> {
         let path = match self {
             Action::Open(Some(p)) => p.clone(),
             Action::Open(None) => test_file()?.to_owned(),
@@ -63,8 +63,8 @@ impl Action {
     }
 }
 
-/// Makes the test file once per run.
-fn test_file() -> Result<&'static Path, String> {
+/// Makes the test file once per run (the first call writes it).
+pub fn test_file() -> Result<&'static Path, String> {
     static MADE: OnceLock<Result<(), String>> = OnceLock::new();
     MADE.get_or_init(|| {
         let data: Vec<u8> = (0..TEST_FILE_LEN).map(test_file_byte).collect();
@@ -89,12 +89,7 @@ pub fn attach_and_trigger(prog: &ProgramMut<'_>, action: &Action) -> Result<(), 
 
 /// The value of the global integer `var` of `obj` (in .bss or .data).
 pub fn read_global(obj: &Object, var: &str) -> Result<i64, String> {
-    // SAFETY: the pointer is to `obj`'s libbpf object, valid for as long as
-    // the borrow of `obj`, which `btf` does not outlive.
-    let raw = unsafe { obj.as_libbpf_object().as_ref() };
-    let btf = Btf::from_bpf_object(raw)
-        .map_err(|e| format!("__result: no BTF: {e}"))?
-        .ok_or("__result: the object has no BTF")?;
+    let btf = crate::runner::object_btf(obj).map_err(|e| format!("__result: {e}"))?;
     for sec in [".bss", ".data"] {
         let Some(ds) = btf.type_by_name::<DataSec<'_>>(sec) else {
             continue;

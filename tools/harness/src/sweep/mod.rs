@@ -16,6 +16,17 @@ pub mod run;
 /// sweep/... tests instead of as annotated tests.
 pub const OBJECT: &str = "rdynptr_sweep";
 
+/// The dynptr types swept, in the order their tests run.
+pub const KINDS: [model::Kind; 7] = [
+    model::Kind::Local,
+    model::Kind::Ringbuf,
+    model::Kind::Skb,
+    model::Kind::SkbRdonly,
+    model::Kind::SkbMeta,
+    model::Kind::Xdp,
+    model::Kind::File,
+];
+
 /// The sweep tests, in the order they run.
 pub const TESTS: &[&str] = &[
     "sweep/model_local",
@@ -24,15 +35,17 @@ pub const TESTS: &[&str] = &[
     "sweep/model_skb_rdonly",
     "sweep/model_skb_meta",
     "sweep/model_xdp",
+    "sweep/model_file",
     "sweep/differential_local",
     "sweep/differential_ringbuf",
     "sweep/differential_skb",
     "sweep/differential_skb_rdonly",
     "sweep/differential_skb_meta",
     "sweep/differential_xdp",
+    "sweep/differential_file",
 ];
 
 /// Batches (proptest cases) per test by default.  A batch has
-/// `ops::MIN_BATCH..=ops::BATCH` sequences, so the six model tests run at
-/// least 6 x 50 x 48 = 14,400 sequences (the differential tests as many).
+/// `ops::MIN_BATCH..=ops::BATCH` sequences, so the seven model tests run at
+/// least 7 x 50 x 48 = 16,800 sequences (the differential tests as many).
 pub const DEFAULT_CASES: u32 = 50;

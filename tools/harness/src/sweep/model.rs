@@ -11,6 +11,45 @@ pub const EOPNOTSUPP: i64 = -95;
 /// The largest size a dynptr can have (the kernel's DYNPTR_MAX_SIZE).
 pub const DYNPTR_MAX_SIZE: u64 = (1 << 24) - 1;
 
+/// The most steps an iteration has (BPF_MAX_LOOPS).
+pub const MAX_LOOPS: u64 = 1 << 23;
+
+/// The length of the file of FILE dynptrs (the harness's test file).
+pub const FILE_LEN: u64 = crate::trigger::TEST_FILE_LEN as u64;
+
+/// How an iteration moves from one step to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walk {
+    /// Consecutive chunks (no bpf_iter_rdynptr_set_step()).
+    Chunks,
+    /// set_step(n) at every step.
+    Step(u64),
+    /// set_step(first byte of the step % 16) at every step: records whose
+    /// length is in the data.
+    Records,
+}
+
+/// FNV-1a over 64-bit values: the digest of a walk that the sweep
+/// program computes (SW_HASH_INIT, sw_mix()).
+pub const HASH_INIT: u64 = 0xcbf2_9ce4_8422_2325;
+
+pub fn mix(h: u64, v: u64) -> u64 {
+    (h ^ v).wrapping_mul(0x100_0000_01b3)
+}
+
+/// What a walk over a view gives: the return value of
+/// bpf_iter_rdynptr_new(), the steps, the digest of every step (its off,
+/// len, the result of a 1-byte bpf_dynptr_read() at off and the byte), the
+/// end of the last step and the set_step() error that ended the walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IterOut {
+    pub ret: i64,
+    pub steps: u64,
+    pub hash: u64,
+    pub end: u64,
+    pub err: i64,
+}
+
 /// Dynptr types.  `SkbRdonly` is an skb dynptr made where packets cannot
 /// be written (cgroup_skb).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,9 +121,8 @@ impl View {
 
     /// Common checks of the kfuncs that need the view.  (A FILE dynptr's
     /// view is in its file state, shared by its clones: one slot's view is
-    /// modelled like any other, the sharing is not.  FILE is not swept:
-    /// its programs cannot be test-run; tools/selftests/rdynptr_file.bpf.c
-    /// tests it attached.)
+    /// modelled like any other here; `ops::resolve` gives every clone the
+    /// shared view.)
     fn check_view(&self) -> Result<(), i64> {
         if self.null {
             Err(EINVAL)
@@ -142,6 +180,64 @@ impl View {
     /// bpf_rdynptr_is_rdonly(): false for a null dynptr.
     pub fn is_rdonly(&self) -> bool {
         !self.null && self.rdonly
+    }
+
+    /// A walk with bpf_iter_rdynptr_{new,next,set_step,destroy}() over
+    /// the view in steps of `chunk` bytes (Documentation/kfuncs.rst,
+    /// "Iterating over a dynptr"); `byte(pos)` is the data at position
+    /// `pos` of the dynptr's data.
+    pub fn iterate(&self, chunk: u64, walk: Walk, byte: impl Fn(u64) -> Option<u8>) -> IterOut {
+        let mut out = IterOut {
+            ret: 0,
+            steps: 0,
+            hash: HASH_INIT,
+            end: 0,
+            err: 0,
+        };
+        let size = match self.check_view() {
+            Err(e) => {
+                out.ret = e;
+                return out;
+            }
+            Ok(()) => self.size,
+        };
+        if chunk == 0 {
+            out.ret = EINVAL;
+            return out;
+        }
+        if size.div_ceil(chunk) > MAX_LOOPS {
+            out.ret = E2BIG;
+            return out;
+        }
+        let mut pos = 0;
+        while pos < size && out.steps < MAX_LOOPS {
+            let (off, len) = (pos, chunk.min(size - pos));
+            let (rr, b) = match self.read1(off) {
+                Ok(at) => (0, byte(at).unwrap_or(0)),
+                Err(e) => (e, 0),
+            };
+            out.steps += 1;
+            out.hash = [off, len, rr as u32 as u64, b as u64]
+                .into_iter()
+                .fold(out.hash, mix);
+            out.end = off + len;
+            pos = off + len;
+            let next = match walk {
+                Walk::Chunks => continue,
+                Walk::Step(n) => n,
+                Walk::Records => (b % 16) as u64,
+            };
+            if next == 0 {
+                out.err = EINVAL;
+                break;
+            }
+            if next > size - off {
+                out.err = ERANGE;
+                break;
+            }
+            pos = off + next;
+        }
+        out
     }
 
     /// bpf_rdynptr_clone(): the return value and the clone (null on
@@ -219,7 +315,9 @@ pub fn create(kind: Kind, size: u64, flags: u64, pkt_len: u64, rb_capacity: u64)
         Kind::SkbRdonly => (0, View::new(kind, pkt_len.saturating_sub(14), true)),
         // BPF_PROG_TEST_RUN gives tc programs no metadata.
         Kind::SkbMeta => (0, View::new(kind, 0, false)),
-        Kind::File => (0, View::new(kind, size, true)),
+        // bpf_dynptr_from_file() then bpf_dynptr_adjust(0, size): the
+        // first `size` bytes of the file.
+        Kind::File => (0, View::new(kind, size.min(FILE_LEN), true)),
     }
 }
 
@@ -329,5 +427,74 @@ mod tests {
             View::new(Kind::SkbRdonly, 50, true)
         );
         assert_eq!(create(Kind::SkbMeta, 0, 0, 64, 0).1.size, 0);
+    }
+
+    /// The (off, len) of every step, from the digest's inputs.
+    fn steps_of(v: &View, chunk: u64, walk: Walk) -> (IterOut, Vec<(u64, u64)>) {
+        let steps = std::cell::RefCell::new(Vec::new());
+        let out = v.iterate(chunk, walk, |pos| {
+            steps.borrow_mut().push(pos);
+            Some(pos as u8)
+        });
+        let starts: Vec<u64> = steps.into_inner().iter().map(|p| p - v.offset).collect();
+        let lens = starts
+            .iter()
+            .map(|&off| chunk.min(v.size - off))
+            .collect::<Vec<_>>();
+        (out, starts.into_iter().zip(lens).collect())
+    }
+
+    #[test]
+    fn iteration_walks_chunks_of_the_view() {
+        let mut v = local(10);
+        v.advance(2);
+        let (out, steps) = steps_of(&v, 3, Walk::Chunks);
+        assert_eq!(steps, [(0, 3), (3, 3), (6, 2)], "the last chunk is shorter");
+        assert_eq!((out.ret, out.steps, out.end, out.err), (0, 3, 8, 0));
+        let (out, steps) = steps_of(&local(0), 4, Walk::Chunks);
+        assert_eq!((out.ret, out.steps, steps.len()), (0, 0, 0), "an empty view has no step");
+    }
+
+    #[test]
+    fn set_step_moves_from_the_start_of_the_step() {
+        let v = local(10);
+        let (out, steps) = steps_of(&v, 2, Walk::Step(3));
+        assert_eq!(steps, [(0, 2), (3, 2), (6, 2), (9, 1)]);
+        assert_eq!(out.err, ERANGE, "a step of 3 from 9 is past the end");
+        let (out, steps) = steps_of(&v, 2, Walk::Step(5));
+        assert_eq!((steps.len(), out.err), (2, 0), "landing on the end ends normally");
+        let (out, _) = steps_of(&v, 2, Walk::Step(0));
+        assert_eq!((out.steps, out.err), (1, EINVAL));
+        let (out, _) = steps_of(&v, 2, Walk::Step(1 << 32));
+        assert_eq!((out.steps, out.err), (1, ERANGE), "steps are 64-bit");
+    }
+
+    #[test]
+    fn records_take_their_length_from_the_data() {
+        // byte at position p is p: from 0, a record of length 0 ends it.
+        let (out, _) = steps_of(&local(40), 4, Walk::Records);
+        assert_eq!((out.steps, out.err), (1, EINVAL));
+        let mut v = local(40);
+        v.advance(3);
+        // positions 3 -> 6 -> 12 -> 24 -> 32 (24 % 16 = 8), whose byte
+        // 32 % 16 = 0 ends the walk.
+        let (out, steps) = steps_of(&v, 4, Walk::Records);
+        assert_eq!(steps, [(0, 4), (3, 4), (9, 4), (21, 4), (29, 4)]);
+        assert_eq!(out.err, EINVAL);
+        v.trim(9);
+        // [3, 31): from 24 a record of 8 bytes goes past the end.
+        let (out, _) = steps_of(&v, 4, Walk::Records);
+        assert_eq!((out.steps, out.err), (4, ERANGE));
+    }
+
+    #[test]
+    fn iterators_refuse_null_dynptrs_zero_chunks_and_too_many_steps() {
+        let none = |_| None;
+        assert_eq!(View::null(Kind::Skb).iterate(1, Walk::Chunks, none).ret, EINVAL);
+        assert_eq!(local(4).iterate(0, Walk::Chunks, none).ret, EINVAL);
+        let big = View::new(Kind::File, MAX_LOOPS + 1, true);
+        assert_eq!(big.iterate(1, Walk::Chunks, none).ret, E2BIG);
+        assert_eq!(big.iterate(2, Walk::Chunks, none).ret, 0);
+        assert_eq!(big.iterate(u64::MAX, Walk::Chunks, none).steps, 1);
     }
 }

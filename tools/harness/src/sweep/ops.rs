@@ -3,9 +3,10 @@
 //! resolved against the model into concrete operations, laid out for the
 //! BPF program (tools/selftests/rdynptr_sweep.bpf.c) and read back.
 
-use super::model::{self, Kind, View};
+use super::model::{self, IterOut, Kind, View, Walk};
 use proptest::prelude::*;
 use std::fmt;
+use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
 
 /// Must match rdynptr_sweep.bpf.c.
 pub const MAX_OPS: usize = 10;
@@ -18,15 +19,6 @@ pub const BUF: usize = 1024;
 pub const RB_SIZE: u64 = 256 * 1024;
 /// Result of an operation the program did not apply.
 pub const NOT_APPLIED: i64 = 0x7ead_beef;
-
-const OP_SIZE: usize = 24;
-const SEQ_SIZE: usize = 16 + MAX_OPS * OP_SIZE;
-const SEQS_AT: usize = 16 + BUF;
-pub const IN_SIZE: usize = SEQS_AT + BATCH * SEQ_SIZE;
-const OBS_SIZE: usize = 48;
-const STEP_SIZE: usize = 8 + SLOTS * OBS_SIZE;
-const SEQ_OUT_SIZE: usize = 8 + (1 + MAX_OPS) * STEP_SIZE;
-pub const OUT_SIZE: usize = 8 + BATCH * SEQ_OUT_SIZE;
 
 /// Packet length bounds of the test runs (Ethernet header .. buffer).
 pub const MIN_PKT: u32 = 14;
@@ -48,6 +40,13 @@ pub enum Code {
     IsNull = 5,
     IsRdonly = 6,
     Clone = 7,
+    /// Walk the view with the iterator, in chunks of `arg` bytes.
+    Iter = 8,
+    /// ... setting the step to `step` at every step.
+    IterStep = 9,
+    /// ... setting the step to the step's first byte % 16 (records whose
+    /// length is in the data; 0 ends the walk with -EINVAL).
+    IterRec = 10,
 }
 
 impl Code {
@@ -60,9 +59,36 @@ impl Code {
             Code::IsNull => "is_null",
             Code::IsRdonly => "is_rdonly",
             Code::Clone => "clone",
+            Code::Iter => "iter",
+            Code::IterStep => "iter_step",
+            Code::IterRec => "iter_rec",
+        }
+    }
+
+    /// How an iteration operation walks.
+    pub fn walk(self, step: u64) -> Option<Walk> {
+        match self {
+            Code::Iter => Some(Walk::Chunks),
+            Code::IterStep => Some(Walk::Step(step)),
+            Code::IterRec => Some(Walk::Records),
+            _ => None,
         }
     }
 }
+
+/// Every operation code, in the order of their numbers.
+pub const CODES: [Code; 10] = [
+    Code::Trim,
+    Code::Advance,
+    Code::GetSize,
+    Code::GetOffset,
+    Code::IsNull,
+    Code::IsRdonly,
+    Code::Clone,
+    Code::Iter,
+    Code::IterStep,
+    Code::IterRec,
+];
 
 /// A length or offset, relative to the size of the view it applies to
 /// where that makes the boundary cases likely.
@@ -98,6 +124,8 @@ pub struct OpSpec {
     pub slot: u8,
     pub src: u8,
     pub arg: Arg,
+    /// The step of an IterStep operation.
+    pub step: Arg,
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +148,7 @@ pub struct Op {
     pub slot: u32,
     pub src: u32,
     pub arg: u64,
+    pub step: u64,
 }
 
 impl fmt::Display for Op {
@@ -129,6 +158,17 @@ impl fmt::Display for Op {
             Code::Trim | Code::Advance => {
                 write!(f, "{}(s{}, {:#x})", self.code.name(), self.slot, self.arg)
             }
+            Code::Iter | Code::IterRec => {
+                write!(f, "{}(s{}, chunk {:#x})", self.code.name(), self.slot, self.arg)
+            }
+            Code::IterStep => write!(
+                f,
+                "{}(s{}, chunk {:#x}, step {:#x})",
+                self.code.name(),
+                self.slot,
+                self.arg,
+                self.step
+            ),
             _ => write!(f, "{}(s{})", self.code.name(), self.slot),
         }
     }
@@ -147,6 +187,8 @@ pub struct Seq {
 pub struct ModelStep {
     pub ret: i64,
     pub slots: [Option<View>; SLOTS],
+    /// What an iteration operation walked.
+    pub walk: Option<IterOut>,
 }
 
 fn arg_strategy() -> impl Strategy<Value = Arg> {
@@ -178,6 +220,9 @@ fn op_strategy(clones: bool) -> impl Strategy<Value = OpSpec> {
         Code::GetOffset,
         Code::IsNull,
         Code::IsRdonly,
+        Code::Iter,
+        Code::IterStep,
+        Code::IterRec,
     ]
     .into_iter()
     .chain(clones.then_some(Code::Clone))
@@ -188,23 +233,30 @@ fn op_strategy(clones: bool) -> impl Strategy<Value = OpSpec> {
         0u8..SLOTS as u8,
         0u8..SLOTS as u8,
         arg_strategy(),
+        arg_strategy(),
     )
-        .prop_map(|(code, slot, src, arg)| OpSpec {
+        .prop_map(|(code, slot, src, arg, step)| OpSpec {
             code,
             slot,
             src,
             arg,
+            step,
         })
 }
 
-/// Initial sizes of local and ring buffer dynptrs: small, up to the
-/// buffer, and (ring buffer) records that cannot be reserved.
+/// Initial sizes of local, ring buffer and file dynptrs: small, up to the
+/// buffer (the file), and (ring buffer) records that cannot be reserved.
 fn size_strategy(kind: Kind) -> BoxedStrategy<u32> {
     let small = prop_oneof![0u32..=16, 0u32..=BUF as u32, Just(BUF as u32)];
-    if kind == Kind::Ringbuf {
-        prop_oneof![8 => small, 1 => Just(1u32 << 20), 1 => Just(1u32 << 24)].boxed()
-    } else {
-        small.boxed()
+    match kind {
+        Kind::Ringbuf => {
+            prop_oneof![8 => small, 1 => Just(1u32 << 20), 1 => Just(1u32 << 24)].boxed()
+        }
+        Kind::File => {
+            let len = model::FILE_LEN as u32;
+            prop_oneof![0u32..=16, 0u32..=len, Just(len)].boxed()
+        }
+        _ => small.boxed(),
     }
 }
 
@@ -230,6 +282,19 @@ pub fn batch_strategy(kind: Kind, clones: bool) -> impl Strategy<Value = BatchSp
         .prop_map(|(pkt_len, seqs)| BatchSpec { pkt_len, seqs })
 }
 
+/// The byte at position `pos` of a dynptr's data in the sweep (None: no
+/// data there the sweep knows).
+pub fn data_byte(kind: Kind, pos: u64) -> Option<u8> {
+    let pos = usize::try_from(pos).ok()?;
+    match kind {
+        Kind::SkbMeta => None,
+        Kind::File => Some(crate::trigger::test_file_byte(pos)),
+        // cgroup_skb programs see the packet from its network header.
+        Kind::SkbRdonly => Some(pattern(pos + 14)),
+        _ => Some(pattern(pos)),
+    }
+}
+
 /// Resolves a generated sequence against the model: makes every slot use
 /// valid (a slot is used only after a clone made it, each clone slot is
 /// made once, from a slot that exists; anything else targets slot 0 or
@@ -245,7 +310,11 @@ pub fn resolve(kind: Kind, pkt_len: u32, spec: &SeqSpec) -> (Seq, Vec<ModelStep>
         RB_SIZE,
     );
     let mut slots: [Option<View>; SLOTS] = [Some(v0), None, None];
-    let mut steps = vec![ModelStep { ret, slots }];
+    let mut steps = vec![ModelStep {
+        ret,
+        slots,
+        walk: None,
+    }];
     let mut ops = Vec::new();
     for o in &spec.ops {
         let mut slot = o.slot as usize % SLOTS;
@@ -267,6 +336,8 @@ pub fn resolve(kind: Kind, pkt_len: u32, spec: &SeqSpec) -> (Seq, Vec<ModelStep>
         }
         let ret;
         let arg;
+        let mut step = 0;
+        let mut walk = None;
         if code == Code::Clone {
             let parent = slots[src].unwrap_or(View::null(kind));
             arg = o.arg.resolve(parent.usable());
@@ -278,9 +349,16 @@ pub fn resolve(kind: Kind, pkt_len: u32, spec: &SeqSpec) -> (Seq, Vec<ModelStep>
                 unreachable!("slot 0 always exists")
             };
             arg = match code {
-                Code::Trim | Code::Advance => o.arg.resolve(v.usable()),
-                _ => 0,
+                Code::GetSize
+                | Code::GetOffset
+                | Code::IsNull
+                | Code::IsRdonly
+                | Code::Clone => 0,
+                _ => o.arg.resolve(v.usable()),
             };
+            if code == Code::IterStep {
+                step = o.step.resolve(v.usable());
+            }
             ret = match code {
                 Code::Trim => v.trim(arg),
                 Code::Advance => v.advance(arg),
@@ -288,17 +366,33 @@ pub fn resolve(kind: Kind, pkt_len: u32, spec: &SeqSpec) -> (Seq, Vec<ModelStep>
                 Code::GetOffset => v.get_offset(),
                 Code::IsNull => v.is_null() as i64,
                 Code::IsRdonly => v.is_rdonly() as i64,
+                Code::Iter | Code::IterStep | Code::IterRec => {
+                    let w = v.iterate(arg, code.walk(step).unwrap_or(Walk::Chunks), |pos| {
+                        data_byte(kind, pos)
+                    });
+                    walk = Some(w);
+                    w.ret
+                }
                 Code::Clone => unreachable!(),
             };
             src = 0;
+            // A FILE dynptr's view is in its file state, shared by every
+            // clone: what one slot does to it, all see.
+            let now = *v;
+            if kind == Kind::File && !now.null {
+                for other in slots.iter_mut().flatten().filter(|o| !o.null) {
+                    *other = now;
+                }
+            }
         }
         ops.push(Op {
             code,
             slot: slot as u32,
             src: src as u32,
             arg,
+            step,
         });
-        steps.push(ModelStep { ret, slots });
+        steps.push(ModelStep { ret, slots, walk });
     }
     (
         Seq {
@@ -310,53 +404,184 @@ pub fn resolve(kind: Kind, pkt_len: u32, spec: &SeqSpec) -> (Seq, Vec<ModelStep>
     )
 }
 
-/// The sw_in map value for a batch.
-pub fn encode(kind_code: u32, seqs: &[Seq]) -> Vec<u8> {
-    let mut b = vec![0u8; IN_SIZE];
-    b[0..4].copy_from_slice(&(seqs.len() as u32).to_ne_bytes());
-    b[4..8].copy_from_slice(&kind_code.to_ne_bytes());
-    for i in 0..BUF {
-        b[16 + i] = pattern(i);
-    }
-    for (i, s) in seqs.iter().enumerate().take(BATCH) {
-        let at = SEQS_AT + i * SEQ_SIZE;
-        b[at..at + 4].copy_from_slice(&s.size.to_ne_bytes());
-        b[at + 4..at + 8].copy_from_slice(&s.flags.to_ne_bytes());
-        b[at + 8..at + 12].copy_from_slice(&(s.ops.len() as u32).to_ne_bytes());
-        for (j, o) in s.ops.iter().enumerate().take(MAX_OPS) {
-            let p = at + 16 + j * OP_SIZE;
-            b[p..p + 4].copy_from_slice(&(o.code as u32).to_ne_bytes());
-            b[p + 4..p + 8].copy_from_slice(&o.slot.to_ne_bytes());
-            b[p + 8..p + 12].copy_from_slice(&o.src.to_ne_bytes());
-            b[p + 16..p + 24].copy_from_slice(&o.arg.to_ne_bytes());
+/// Declares the Rust mirror of a struct of rdynptr_sweep.bpf.c: the
+/// bytes are read and written with zerocopy (which refuses padding the C
+/// struct does not spell out), and [`check_layout`] compares every field's
+/// offset with the object's BTF.
+macro_rules! wire_struct {
+    ($(#[$m:meta])* $name:ident = $cname:literal {
+        $($(#[$fm:meta])* $f:ident: $t:ty,)*
+    }) => {
+        $(#[$m])*
+        #[repr(C)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+        pub struct $name {
+            $($(#[$fm])* pub $f: $t,)*
         }
-    }
-    b
+
+        impl Wire for $name {
+            const C_NAME: &'static str = $cname;
+            const FIELDS: &'static [(&'static str, usize)] =
+                &[$((stringify!($f), std::mem::offset_of!($name, $f)),)*];
+        }
+    };
 }
 
-/// What the program saw of one slot (struct sw_obs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Obs {
-    pub valid: bool,
-    pub size: i64,
-    pub off: i64,
-    pub ksize: i64,
-    pub rd_first: i32,
-    pub rd_last: i32,
-    pub rd_past: i32,
-    pub null: u8,
-    pub rdonly: u8,
-    pub knull: u8,
-    pub krdonly: u8,
-    pub first: u8,
-    pub last: u8,
+/// A struct shared with the BPF program.
+pub trait Wire: Sized {
+    /// Its name in C.
+    const C_NAME: &'static str;
+    /// Its fields (named as in C) and their offsets.
+    const FIELDS: &'static [(&'static str, usize)];
+}
+
+wire_struct! {
+    /// struct sw_op
+    WireOp = "sw_op" {
+        code: u32,
+        slot: u32,
+        src: u32,
+        pad: u32,
+        arg: u64,
+        step: u64,
+    }
+}
+
+wire_struct! {
+    /// struct sw_seq
+    WireSeq = "sw_seq" {
+        size: u32,
+        flags: u32,
+        nops: u32,
+        pad: u32,
+        ops: [WireOp; MAX_OPS],
+    }
+}
+
+wire_struct! {
+    /// struct sw_in, the value of the map sw_in
+    WireIn = "sw_in" {
+        nseqs: u32,
+        kind: u32,
+        tid: u32,
+        pad: u32,
+        pattern: [u8; BUF],
+        seqs: [WireSeq; BATCH],
+    }
+}
+
+wire_struct! {
+    /// struct sw_obs: what the program saw of one slot.
+    Obs = "sw_obs" {
+        size: i64,
+        off: i64,
+        ksize: i64,
+        rd_first: i32,
+        rd_last: i32,
+        rd_past: i32,
+        valid: u8,
+        null: u8,
+        rdonly: u8,
+        knull: u8,
+        krdonly: u8,
+        first: u8,
+        last: u8,
+        slice: u8,
+        sfirst: u8,
+        pad: [u8; 3],
+    }
+}
+
+wire_struct! {
+    /// struct sw_iter: what an iteration operation saw.
+    IterObs = "sw_iter" {
+        steps: u64,
+        hash: u64,
+        end: u64,
+        err: i64,
+    }
+}
+
+wire_struct! {
+    /// struct sw_step: an operation's result and the slots after it.
+    Step = "sw_step" {
+        ret: i64,
+        obs: [Obs; SLOTS],
+        it: IterObs,
+    }
+}
+
+wire_struct! {
+    /// struct sw_seq_out
+    WireSeqOut = "sw_seq_out" {
+        done: u32,
+        pad: u32,
+        init: Step,
+        steps: [Step; MAX_OPS],
+    }
+}
+
+wire_struct! {
+    /// struct sw_out, the value of the map sw_out
+    WireOut = "sw_out" {
+        runs: u64,
+        seqs: [WireSeqOut; BATCH],
+    }
+}
+
+/// Every struct shared with the program: (C name, size, fields).
+type Layout = (&'static str, usize, &'static [(&'static str, usize)]);
+
+fn layout<T: Wire>() -> Layout {
+    (T::C_NAME, std::mem::size_of::<T>(), T::FIELDS)
+}
+
+pub fn layouts() -> [Layout; 8] {
+    [
+        layout::<WireOp>(),
+        layout::<WireSeq>(),
+        layout::<WireIn>(),
+        layout::<Obs>(),
+        layout::<IterObs>(),
+        layout::<Step>(),
+        layout::<WireSeqOut>(),
+        layout::<WireOut>(),
+    ]
+}
+
+pub const IN_SIZE: usize = std::mem::size_of::<WireIn>();
+pub const OUT_SIZE: usize = std::mem::size_of::<WireOut>();
+
+/// Compares the mirrors with the structs as the BPF object's BTF has them
+/// (`btf_struct(name)`: the struct's size and its members with their byte
+/// offsets): the same fields, in the same places, and the same sizes.
+pub fn check_layout(
+    btf_struct: impl Fn(&str) -> Option<(usize, Vec<(String, usize)>)>,
+) -> Result<(), String> {
+    for (name, size, fields) in layouts() {
+        let (bsize, members) = btf_struct(name)
+            .ok_or_else(|| format!("struct {name} is not in the object's BTF"))?;
+        let ours: Vec<(String, usize)> = fields.iter().map(|&(f, o)| (f.to_string(), o)).collect();
+        if bsize != size || members != ours {
+            return Err(format!(
+                "struct {name} differs between rdynptr_sweep.bpf.c ({bsize} bytes: {members:?}) \\
+                 and tools/harness/src/sweep/ops.rs ({size} bytes: {ours:?})"
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Obs {
+    /// No observation (the slot holds no dynptr).
+    pub fn none() -> Obs {
+        Obs::new_zeroed()
+    }
+
     /// What the kernel-kfunc program records of the same slot: it cannot
     /// query the view through the rdynptr kfuncs (size, off, null, rdonly).
     pub fn kernel_visible(mut self) -> Obs {
-        if self.valid {
+        if self.valid != 0 {
             self.size = NOT_APPLIED;
             self.off = NOT_APPLIED;
             self.null = 0xff;
@@ -366,10 +591,35 @@ impl Obs {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Step {
-    pub ret: i64,
-    pub obs: [Obs; SLOTS],
+impl Step {
+    pub fn zeroed() -> Step {
+        Step::new_zeroed()
+    }
+}
+
+/// The sw_in map value for a batch.
+pub fn encode(kind_code: u32, tid: u32, seqs: &[Seq]) -> Vec<u8> {
+    // Fails only where a Vec of the same size would abort.
+    let mut w = WireIn::new_box_zeroed().expect("allocating sw_in");
+    w.nseqs = seqs.len().min(BATCH) as u32;
+    w.kind = kind_code;
+    w.tid = tid;
+    for (i, b) in w.pattern.iter_mut().enumerate() {
+        *b = pattern(i);
+    }
+    for (ws, s) in w.seqs.iter_mut().zip(seqs) {
+        ws.size = s.size;
+        ws.flags = s.flags;
+        ws.nops = s.ops.len().min(MAX_OPS) as u32;
+        for (wo, o) in ws.ops.iter_mut().zip(&s.ops) {
+            wo.code = o.code as u32;
+            wo.slot = o.slot;
+            wo.src = o.src;
+            wo.arg = o.arg;
+            wo.step = o.step;
+        }
+    }
+    w.as_bytes().to_vec()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -380,57 +630,25 @@ pub struct SeqOut {
     pub steps: Vec<Step>,
 }
 
-fn rd_i64(b: &[u8], at: usize) -> i64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    i64::from_ne_bytes(a)
-}
-
-fn rd_i32(b: &[u8], at: usize) -> i32 {
-    let mut a = [0u8; 4];
-    a.copy_from_slice(&b[at..at + 4]);
-    i32::from_ne_bytes(a)
-}
-
-fn decode_step(b: &[u8], at: usize) -> Step {
-    let mut s = Step {
-        ret: rd_i64(b, at),
-        ..Step::default()
-    };
-    for (k, o) in s.obs.iter_mut().enumerate() {
-        let p = at + 8 + k * OBS_SIZE;
-        *o = Obs {
-            size: rd_i64(b, p),
-            off: rd_i64(b, p + 8),
-            ksize: rd_i64(b, p + 16),
-            rd_first: rd_i32(b, p + 24),
-            rd_last: rd_i32(b, p + 28),
-            rd_past: rd_i32(b, p + 32),
-            valid: b[p + 36] != 0,
-            null: b[p + 37],
-            rdonly: b[p + 38],
-            knull: b[p + 39],
-            krdonly: b[p + 40],
-            first: b[p + 41],
-            last: b[p + 42],
-        };
-    }
-    s
-}
-
-/// The sw_out map value: the run counter and the first `n` sequences.
-pub fn decode(b: &[u8], n: usize) -> (u64, Vec<SeqOut>) {
-    let runs = rd_i64(b, 0) as u64;
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n.min(BATCH) {
-        let at = 8 + i * SEQ_OUT_SIZE;
-        let done = rd_i32(b, at) as u32;
-        let steps = (0..=(done as usize).min(MAX_OPS))
-            .map(|j| decode_step(b, at + 8 + j * STEP_SIZE))
-            .collect();
-        out.push(SeqOut { done, steps });
-    }
-    (runs, out)
+/// The sw_out map value: the run counter and the first `n` sequences;
+/// None if `b` is not a whole sw_out.
+pub fn decode(b: &[u8], n: usize) -> Option<(u64, Vec<SeqOut>)> {
+    let w = WireOut::ref_from_bytes(b).ok()?;
+    let out = w
+        .seqs
+        .iter()
+        .take(n)
+        .map(|s| {
+            let done = (s.done as usize).min(MAX_OPS);
+            SeqOut {
+                done: s.done,
+                steps: std::iter::once(s.init)
+                    .chain(s.steps[..done].iter().copied())
+                    .collect(),
+            }
+        })
+        .collect();
+    Some((w.runs, out))
 }
 
 #[cfg(test)]
@@ -470,12 +688,40 @@ mod tests {
         }
     }
 
+    /// The layouts as a BTF with the mirrors' own fields would give them.
+    fn btf_of_mirrors(name: &str) -> Option<(usize, Vec<(String, usize)>)> {
+        let (_, size, fields) = layouts().into_iter().find(|l| l.0 == name)?;
+        Some((size, fields.iter().map(|&(f, o)| (f.to_string(), o)).collect()))
+    }
+
+    #[test]
+    fn layout_check_finds_swapped_fields_of_the_same_size() {
+        assert_eq!(check_layout(btf_of_mirrors), Ok(()));
+        // rd_first and rd_last swapped in the C struct: same size.
+        let swapped = |name: &str| {
+            let (size, mut f) = btf_of_mirrors(name)?;
+            if name == "sw_obs" {
+                f.swap(3, 4);
+                let (a, b) = (f[3].1, f[4].1);
+                f[3].1 = b;
+                f[4].1 = a;
+            }
+            Some((size, f))
+        };
+        let e = check_layout(swapped).unwrap_err();
+        assert!(e.starts_with("struct sw_obs differs"), "{e}");
+        let missing = |name: &str| (name != "sw_iter").then(|| btf_of_mirrors(name)).flatten();
+        assert!(check_layout(missing).unwrap_err().contains("sw_iter"));
+    }
+
     #[test]
     fn layout_sizes_match_the_bpf_structs() {
         // struct sw_in / sw_out of rdynptr_sweep.bpf.c (the harness also
-        // checks the loaded maps' value sizes).
-        assert_eq!(IN_SIZE, 16 + 1024 + 64 * 256);
-        assert_eq!(OUT_SIZE, 8 + 64 * (8 + 11 * (8 + 3 * 48)));
+        // checks every field against the object's BTF).
+        assert_eq!(std::mem::size_of::<WireOp>(), 32);
+        assert_eq!(std::mem::size_of::<Obs>(), 48);
+        assert_eq!(IN_SIZE, 16 + 1024 + 64 * (16 + 10 * 32));
+        assert_eq!(OUT_SIZE, 8 + 64 * (8 + 11 * (8 + 3 * 48 + 32)));
     }
 
     #[test]
@@ -508,30 +754,35 @@ mod tests {
                     slot: 2,
                     src: 0,
                     arg: Arg::Abs(1),
+                    step: Arg::Abs(0),
                 },
                 OpSpec {
                     code: Code::Clone,
                     slot: 0,
                     src: 1,
                     arg: Arg::SizePlus(-1),
+                    step: Arg::Abs(0),
                 },
                 OpSpec {
                     code: Code::Clone,
                     slot: 1,
                     src: 1,
                     arg: Arg::Abs(0),
+                    step: Arg::Abs(0),
                 },
                 OpSpec {
                     code: Code::Clone,
                     slot: 2,
                     src: 0,
                     arg: Arg::Abs(0),
+                    step: Arg::Abs(0),
                 },
                 OpSpec {
                     code: Code::Advance,
                     slot: 2,
                     src: 0,
                     arg: Arg::SizePlus(1),
+                    step: Arg::Abs(0),
                 },
             ],
         };
@@ -559,29 +810,64 @@ mod tests {
             size: 5,
             flags: 1,
             ops: vec![Op {
-                code: Code::Clone,
+                code: Code::IterStep,
                 slot: 2,
                 src: 1,
                 arg: u64::MAX,
+                step: 7,
             }],
         };
-        let b = encode(3, &[seq]);
-        assert_eq!(b.len(), IN_SIZE);
-        assert_eq!(
-            &b[SEQS_AT..SEQS_AT + 12],
-            &[5, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]
-        );
-        assert_eq!(
-            &b[SEQS_AT + 16..SEQS_AT + 28],
-            &[7, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0]
-        );
-        let mut out = vec![0u8; OUT_SIZE];
-        out[8] = 1; // done
-        out[8 + 8 + STEP_SIZE] = 0xde; // steps[0].ret (after init)
-        out[8 + 8 + STEP_SIZE + 8 + 36] = 1; // steps[0].obs[0].valid
-        let (_, seqs) = decode(&out, 1);
-        assert_eq!(seqs[0].steps.len(), 2);
+        let b = encode(3, 42, &[seq]);
+        let w = WireIn::ref_from_bytes(&b).unwrap();
+        assert_eq!((w.nseqs, w.kind, w.tid), (1, 3, 42));
+        assert_eq!((w.seqs[0].size, w.seqs[0].flags, w.seqs[0].nops), (5, 1, 1));
+        let o = w.seqs[0].ops[0];
+        assert_eq!((o.code, o.slot, o.src, o.arg, o.step), (9, 2, 1, u64::MAX, 7));
+        assert_eq!(w.pattern[300], pattern(300));
+        let mut out = WireOut::new_box_zeroed().unwrap();
+        out.runs = 3;
+        out.seqs[0].done = 1;
+        out.seqs[0].steps[0].ret = 0xde;
+        out.seqs[0].steps[0].obs[0].valid = 1;
+        out.seqs[0].steps[0].it.hash = 5;
+        let (runs, seqs) = decode(out.as_bytes(), 1).unwrap();
+        assert_eq!((runs, seqs[0].steps.len()), (3, 2));
         assert_eq!(seqs[0].steps[1].ret, 0xde);
-        assert!(seqs[0].steps[1].obs[0].valid);
+        assert_eq!(seqs[0].steps[1].obs[0].valid, 1);
+        assert_eq!(seqs[0].steps[1].it.hash, 5);
+        assert_eq!(decode(&b, 1), None, "an sw_in is not an sw_out");
+    }
+
+    #[test]
+    fn file_clones_share_the_view_in_the_model() {
+        let op = |code, slot, arg| OpSpec {
+            code,
+            slot,
+            src: 0,
+            arg: Arg::Abs(arg),
+            step: Arg::Abs(0),
+        };
+        let spec = SeqSpec {
+            size: 100,
+            null: false,
+            ops: vec![
+                op(Code::Clone, 1, 0),
+                op(Code::Clone, 2, 5),
+                op(Code::Advance, 1, 10),
+                op(Code::Trim, 0, 20),
+            ],
+        };
+        let (_, steps) = resolve(Kind::File, 0, &spec);
+        let last = steps.last().unwrap();
+        assert_eq!(steps[2].ret, model::EOPNOTSUPP);
+        assert!(last.slots[2].unwrap().null, "a clone at an offset is null");
+        for k in [0, 1] {
+            let v = last.slots[k].unwrap();
+            assert_eq!((v.offset, v.size), (10, 70), "slot {k}");
+        }
+        // Other types: independent views.
+        let (_, steps) = resolve(Kind::Local, 0, &spec);
+        assert_eq!(steps.last().unwrap().slots[1].unwrap().offset, 10);
+        assert_eq!(steps.last().unwrap().slots[0].unwrap().offset, 0);
     }
 }

@@ -5,13 +5,16 @@
 //! and the kernel's own dynptr kfuncs (sweep/differential_*).  proptest
 //! generates the batches from a seed and shrinks a failing one.
 
-use super::model::{Kind, View, EINVAL, ERANGE};
+use super::model::{Kind, View, EINVAL, EOPNOTSUPP, ERANGE};
 use super::ops::{
-    self, batch_strategy, encode, pattern, resolve, BatchSpec, Code, ModelStep, Obs, Op, Seq,
-    SeqOut, NOT_APPLIED, SLOTS,
+    self, batch_strategy, data_byte, encode, pattern, resolve, BatchSpec, Code, IterObs,
+    ModelStep, Obs, Op, Seq, SeqOut, CODES, NOT_APPLIED, SLOTS,
 };
 use crate::ktap::Outcome;
 use crate::runner::{self, TestReport};
+use crate::trigger::Action;
+use libbpf_rs::btf::types::{MemberAttr, Struct};
+use libbpf_rs::btf::HasSize;
 use libbpf_rs::{MapCore, MapFlags, Object, ProgramInput};
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use std::cell::{Cell, RefCell};
@@ -20,6 +23,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
+use zerocopy::FromZeros;
 
 pub const CLONE_KFUNC: &str = "bpf_rdynptr_clone";
 
@@ -76,16 +80,7 @@ fn parse(name: &str) -> Option<(bool, Kind)> {
     } else {
         (true, rest.strip_prefix("differential_")?)
     };
-    let kind = [
-        Kind::Local,
-        Kind::Ringbuf,
-        Kind::Skb,
-        Kind::SkbRdonly,
-        Kind::SkbMeta,
-        Kind::Xdp,
-    ]
-    .into_iter()
-    .find(|x| x.name() == k)?;
+    let kind = super::KINDS.into_iter().find(|x| x.name() == k)?;
     Some((diff, kind))
 }
 
@@ -98,17 +93,7 @@ fn kind_code(k: Kind) -> u32 {
         Kind::SkbMeta => 3,
         Kind::SkbRdonly => 4,
         Kind::Xdp => 5,
-        Kind::File => 99,
-    }
-}
-
-/// The byte at position `pos` of a dynptr's data in the sweep.
-fn data_byte(kind: Kind, pos: u64) -> Option<u8> {
-    match kind {
-        Kind::SkbMeta | Kind::File => None,
-        // cgroup_skb programs see the packet from its network header.
-        Kind::SkbRdonly => Some(pattern(pos as usize + 14)),
-        _ => Some(pattern(pos as usize)),
+        Kind::File => 6,
     }
 }
 
@@ -149,6 +134,8 @@ impl ProgramCache {
 struct Program {
     obj: Object,
     name: String,
+    /// FILE programs: attached for as long as they are loaded.
+    link: Option<libbpf_rs::Link>,
 }
 
 impl Program {
@@ -157,24 +144,41 @@ impl Program {
         let obj = open
             .load()
             .map_err(|e| format!("loading {name} failed: {e}"))?;
-        for m in obj.maps() {
-            let want = match m.name().to_string_lossy().as_ref() {
-                "sw_in" => ops::IN_SIZE,
-                "sw_out" => ops::OUT_SIZE,
-                _ => continue,
-            };
-            if m.value_size() as usize != want {
-                return Err(format!(
-                    "map {} has values of {} bytes, the harness expects {want}: \
-                     rdynptr_sweep.bpf.c and sweep/ops.rs disagree",
-                    m.name().to_string_lossy(),
-                    m.value_size()
-                ));
-            }
+        let btf = runner::object_btf(&obj)?;
+        ops::check_layout(|n| {
+            let st = btf.type_by_name::<Struct<'_>>(n)?;
+            let members = st
+                .iter()
+                .map(|m| {
+                    let bits = match m.attr {
+                        MemberAttr::Normal { offset } | MemberAttr::BitField { offset, .. } => {
+                            offset
+                        }
+                    };
+                    let name = m.name.map(|n| n.to_string_lossy().into_owned());
+                    (name.unwrap_or_default(), bits as usize / 8)
+                })
+                .collect();
+            Some((st.size(), members))
+        })?;
+        drop(btf);
+        let mut link = None;
+        if name.starts_with("sweep_file_") {
+            // Made before the program is attached: writing it is an open.
+            crate::trigger::test_file()?;
+            let p = obj
+                .progs_mut()
+                .find(|p| p.name().to_string_lossy() == name)
+                .ok_or_else(|| format!("no program {name}"))?;
+            link = Some(
+                p.attach()
+                    .map_err(|e| format!("attaching {name} failed: {e}"))?,
+            );
         }
         Ok(Program {
             obj,
             name: name.to_string(),
+            link,
         })
     }
 
@@ -187,26 +191,34 @@ impl Program {
                 .ok_or_else(|| format!("no map {n}"))
         };
         let key = 0u32.to_ne_bytes();
+        // SAFETY: gettid() has no preconditions.
+        let tid = unsafe { libc::gettid() } as u32;
         map("sw_in")?
-            .update(&key, &encode(kind_code(kind), seqs), MapFlags::ANY)
+            .update(&key, &encode(kind_code(kind), tid, seqs), MapFlags::ANY)
             .map_err(|e| format!("updating sw_in: {e}"))?;
-        let pkt: Vec<u8> = (0..pkt_len as usize).map(pattern).collect();
-        let input = ProgramInput {
-            data_in: Some(&pkt),
-            ..ProgramInput::default()
-        };
         let name = &self.name;
-        let p = self
-            .obj
-            .progs_mut()
-            .find(|p| p.name().to_string_lossy() == *name)
-            .ok_or_else(|| format!("no program {name}"))?;
         let before = runs(&map("sw_out")?)?;
-        let r = p
-            .test_run(input)
-            .map_err(|e| format!("BPF_PROG_TEST_RUN of {name} failed: {e}"))?;
-        if r.return_value != 1 {
-            return Err(format!("{name} returned {}", r.return_value));
+        if self.link.is_some() {
+            // The attached program runs the batch when this thread opens
+            // the test file.
+            Action::Open(None).run()?;
+        } else {
+            let pkt: Vec<u8> = (0..pkt_len as usize).map(pattern).collect();
+            let input = ProgramInput {
+                data_in: Some(&pkt),
+                ..ProgramInput::default()
+            };
+            let p = self
+                .obj
+                .progs_mut()
+                .find(|p| p.name().to_string_lossy() == *name)
+                .ok_or_else(|| format!("no program {name}"))?;
+            let r = p
+                .test_run(input)
+                .map_err(|e| format!("BPF_PROG_TEST_RUN of {name} failed: {e}"))?;
+            if r.return_value != 1 {
+                return Err(format!("{name} returned {}", r.return_value));
+            }
         }
         let out = map("sw_out")?
             .lookup(&key, MapFlags::ANY)
@@ -223,9 +235,13 @@ impl Program {
                 .and_then(|r| r.consume())
                 .map_err(|e| format!("consuming the ring buffer: {e}"))?;
         }
-        let (after, seqs_out) = ops::decode(&out, seqs.len());
+        let (after, seqs_out) =
+            ops::decode(&out, seqs.len()).ok_or("sw_out has the wrong size")?;
         if after != before + 1 {
-            return Err(format!("{name} did not run its batch"));
+            return Err(format!(
+                "{name} ran {} times for one batch",
+                after.wrapping_sub(before)
+            ));
         }
         Ok(seqs_out)
     }
@@ -236,7 +252,7 @@ fn runs(m: &libbpf_rs::Map<'_>) -> Result<u64, String> {
         .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
         .map_err(|e| format!("reading sw_out: {e}"))?
         .ok_or("sw_out has no element")?;
-    Ok(ops::decode(&v, 0).0)
+    Ok(ops::decode(&v, 0).ok_or("sw_out has the wrong size")?.0)
 }
 
 /// The observation the program must record for a slot holding `v`.
@@ -250,7 +266,7 @@ fn expected_obs(kind: Kind, v: &View) -> Obs {
     let (rd_last, last) = read(v.read1(ks.wrapping_sub(1)));
     let (rd_past, _) = read(v.read1(ks));
     Obs {
-        valid: true,
+        valid: 1,
         size: v.get_size(),
         off: v.get_offset(),
         ksize: v.kernel_size(),
@@ -263,7 +279,45 @@ fn expected_obs(kind: Kind, v: &View) -> Obs {
         krdonly: v.is_rdonly() as u8,
         first: first.unwrap_or(0),
         last: last.unwrap_or(0),
+        // bpf_dynptr_slice() checks the range as bpf_dynptr_read() does.
+        slice: (rd_first == 0) as u8,
+        sfirst: first.unwrap_or(0),
+        pad: [0; 3],
     }
+}
+
+/// The iteration results the program must record for a model step.
+fn expected_walk(m: &ModelStep) -> IterObs {
+    match m.walk {
+        Some(w) => IterObs {
+            steps: w.steps,
+            hash: w.hash,
+            end: w.end,
+            err: w.err,
+        },
+        None => IterObs::new_zeroed(),
+    }
+}
+
+/// Differences between two iteration results.
+fn walk_diff(got: &IterObs, want: &IterObs) -> Vec<String> {
+    let mut d = Vec::new();
+    if got.steps != want.steps {
+        d.push(format!("walk: {} steps vs {}", got.steps, want.steps));
+    }
+    if got.end != want.end {
+        d.push(format!("walk: last step ends at {} vs {}", got.end, want.end));
+    }
+    if got.err != want.err {
+        d.push(format!("walk: set_step error {} vs {}", got.err, want.err));
+    }
+    if got.hash != want.hash && d.is_empty() {
+        d.push(format!(
+            "walk: the steps (off, len, byte) differ: digest {:#x} vs {:#x}",
+            got.hash, want.hash
+        ));
+    }
+    d
 }
 
 /// Differences between two observations, as "field: a vs b"; the bytes
@@ -277,7 +331,7 @@ fn obs_diff(got: &Obs, want: &Obs, bytes: (bool, bool)) -> Vec<String> {
             }
         )*};
     }
-    f!(valid, size, off, ksize, rd_first, rd_last, rd_past, null, rdonly, knull, krdonly);
+    f!(valid, size, off, ksize, rd_first, rd_last, rd_past, null, rdonly, knull, krdonly, slice);
     if bytes.0 && got.first != want.first {
         d.push(format!(
             "first byte: {:#04x} vs {:#04x}",
@@ -288,6 +342,12 @@ fn obs_diff(got: &Obs, want: &Obs, bytes: (bool, bool)) -> Vec<String> {
         d.push(format!(
             "last byte: {:#04x} vs {:#04x}",
             got.last, want.last
+        ));
+    }
+    if bytes.0 && got.sfirst != want.sfirst {
+        d.push(format!(
+            "byte of the slice at 0: {:#04x} vs {:#04x}",
+            got.sfirst, want.sfirst
         ));
     }
     d
@@ -309,7 +369,7 @@ fn fmt_view(v: &Option<View>) -> String {
 fn fmt_seq(kind: Kind, pkt_len: u32, seq: &Seq) -> String {
     let mut s = String::new();
     let what = match kind {
-        Kind::Local | Kind::Ringbuf => format!("size {}", seq.size),
+        Kind::Local | Kind::Ringbuf | Kind::File => format!("size {}", seq.size),
         _ => format!("packet of {pkt_len} bytes"),
     };
     let _ = write!(
@@ -352,7 +412,7 @@ fn check_model(kind: Kind, seq: &Seq, model: &[ModelStep], out: &SeqOut) -> Resu
         for k in 0..SLOTS {
             match &m.slots[k] {
                 None => {
-                    if got.obs[k].valid {
+                    if got.obs[k].valid != 0 {
                         diffs.push(format!("s{k}: the program has it, the model does not"));
                     }
                 }
@@ -368,6 +428,11 @@ fn check_model(kind: Kind, seq: &Seq, model: &[ModelStep], out: &SeqOut) -> Resu
                 }
             }
         }
+        diffs.extend(
+            walk_diff(&got.it, &expected_walk(m))
+                .into_iter()
+                .map(|d| format!("{d} (kernel vs model)")),
+        );
         if !diffs.is_empty() {
             return Err(format!("after {what}:\n  {}", diffs.join("\n  ")));
         }
@@ -380,6 +445,7 @@ fn check_model(kind: Kind, seq: &Seq, model: &[ModelStep], out: &SeqOut) -> Resu
 /// else is reported.  `model` gives the views before each step.  Returns
 /// how often each known difference (`Known as usize`) occurred.
 fn check_diff(
+    kind: Kind,
     seq: &Seq,
     model: &[ModelStep],
     rd: &SeqOut,
@@ -411,16 +477,29 @@ fn check_diff(
             if op.code == Code::Clone && skip {
                 diverged[op.slot as usize] = true;
             }
+            // FILE: the slots share one view, and a diverged slot is a
+            // live clone in the kernel run only: changing its view there
+            // changes every slot's.
+            if kind == Kind::File && skip && matches!(op.code, Code::Trim | Code::Advance) {
+                diverged = [true; SLOTS];
+            }
             if !skip && a.ret != b.ret {
-                match known_difference(op, pre, target_pre, a.ret, b.ret) {
+                match known_difference(kind, op, pre, target_pre, a.ret, b.ret) {
                     Some(k) => {
                         known[k as usize] += 1;
-                        if k == Known::ClonePastEnd {
+                        if matches!(k, Known::ClonePastEnd | Known::FileCloneAtOffset) {
                             diverged[op.slot as usize] = true;
                         }
                     }
                     None => diffs.push(format!("result: rdynptr {} kernel {}", a.ret, b.ret)),
                 }
+            }
+            if !skip {
+                diffs.extend(
+                    walk_diff(&a.it, &b.it)
+                        .into_iter()
+                        .map(|d| format!("{d} (rdynptr vs kernel)")),
+                );
             }
         } else if a.ret != b.ret {
             diffs.push(format!(
@@ -461,16 +540,22 @@ enum Known {
     /// clone past the parent's end: -ERANGE and a null clone vs -EINVAL
     /// and a full-size clone; the clone slot is not compared from then on.
     ClonePastEnd,
+    /// FILE clone at a non-zero offset: -EOPNOTSUPP and a null clone; the
+    /// kernel has no equivalent (its clones share the view, so adjusting
+    /// one would move the parent).  Not compared from then on.
+    FileCloneAtOffset,
 }
 
-const KNOWN: usize = 3;
+const KNOWN: usize = 4;
 const KNOWN_NAMES: [&str; KNOWN] = [
     "advance past the end (-ERANGE vs adjust's -EINVAL)",
     "get_offset (no kernel equivalent)",
     "clone past the end (-ERANGE + null clone vs clone + adjust's -EINVAL, full clone)",
+    "FILE clone at an offset (-EOPNOTSUPP + null clone; no kernel equivalent)",
 ];
 
 fn known_difference(
+    kind: Kind,
     op: &Op,
     src_pre: Option<View>,
     target_pre: Option<View>,
@@ -496,6 +581,11 @@ fn known_difference(
         // following bpf_dynptr_adjust(clone, off, size) fails with -EINVAL
         // (start > end), leaving a full-size clone.  The clone slot's
         // views differ from here on.
+        Code::Clone if kind == Kind::File => {
+            valid(src_pre)?;
+            (op.arg != 0 && rd == EOPNOTSUPP && kern == NOT_APPLIED)
+                .then_some(Known::FileCloneAtOffset)
+        }
         Code::Clone => {
             let v = valid(src_pre)?;
             (op.arg > v.size && rd == ERANGE && kern == EINVAL).then_some(Known::ClonePastEnd)
@@ -537,7 +627,11 @@ pub struct Stats {
     pub null: u64,
     /// Per operation code: model results 0 (or true/false answers) and
     /// errors (negative).
-    pub results: [[u64; 2]; 8],
+    pub results: [[u64; 2]; CODES.len() + 1],
+    /// Steps of the model's walks (iteration operations).
+    pub walked: u64,
+    /// Walks that set_step() ended with an error.
+    pub walk_errors: u64,
     /// Differential tests: occurrences of each classified difference.
     pub known: [u64; KNOWN],
 }
@@ -551,10 +645,18 @@ impl Stats {
             Code::Clone,
             Code::GetSize,
             Code::GetOffset,
+            Code::Iter,
+            Code::IterStep,
+            Code::IterRec,
         ] {
             let [ok, err] = self.results[c as usize];
             let _ = write!(s, ", {} {ok} ok {err} err", c.name());
         }
+        let _ = write!(
+            s,
+            "; {} iterator steps, {} walks ended by set_step errors",
+            self.walked, self.walk_errors
+        );
         s
     }
 
@@ -618,6 +720,10 @@ pub fn run_test(
             s.null += model[0].slots[0].is_some_and(|v| v.null) as u64;
             for (o, m) in seq.ops.iter().zip(&model[1..]) {
                 s.results[o.code as usize][(m.ret < 0) as usize] += 1;
+                if let Some(w) = m.walk {
+                    s.walked += w.steps;
+                    s.walk_errors += (w.err != 0) as u64;
+                }
             }
         }
         stats.set(s);
@@ -660,7 +766,7 @@ pub fn run_test(
         for (i, (seq, model)) in resolved.iter().enumerate() {
             let r = match &kern {
                 None => check_model(kind, seq, model, &rd[i]),
-                Some(k) => check_diff(seq, model, &rd[i], &k[i]).map(|n| {
+                Some(k) => check_diff(kind, seq, model, &rd[i], &k[i]).map(|n| {
                     for (t, n) in known.iter_mut().zip(n) {
                         *t += n;
                     }
@@ -757,7 +863,8 @@ mod tests {
             parse("sweep/differential_skb_meta"),
             Some((true, Kind::SkbMeta))
         );
-        assert_eq!(parse("sweep/model_file"), None);
+        assert_eq!(parse("sweep/model_file"), Some((false, Kind::File)));
+        assert_eq!(parse("sweep/model_nothing"), None);
     }
 
     #[test]
@@ -804,10 +911,9 @@ mod tests {
     }
 
     fn step(model: &ModelStep, kind: Kind, ret: i64) -> Step {
-        let mut s = Step {
-            ret,
-            ..Step::default()
-        };
+        let mut s = Step::zeroed();
+        s.ret = ret;
+        s.it = expected_walk(model);
         for k in 0..SLOTS {
             if let Some(v) = &model.slots[k] {
                 s.obs[k] = obs_of(kind, v);
@@ -842,6 +948,7 @@ mod tests {
             slot,
             src: 0,
             arg,
+            step: Arg::Abs(3),
         }
     }
 
@@ -890,13 +997,13 @@ mod tests {
                                     // the kernel's clone stays valid and full size
         kern.steps[3].obs[1] = obs_of(Kind::Local, &View::new(Kind::Local, 16, false));
         kern.steps[4].ret = 0;
-        assert_eq!(check_diff(&s, &m, &rd, &kern), Ok([1, 1, 1]));
+        assert_eq!(check_diff(Kind::Local, &s, &m, &rd, &kern), Ok([1, 1, 1, 0]));
         // An unexplained difference: trim results differ on slot 0.
         let (s2, m2) = seq(vec![op(Code::Trim, 0, Arg::Abs(3))]);
         let rd2 = run_of(Kind::Local, &m2, &s2);
         let mut k2 = as_kernel_run(&rd2);
         k2.steps[1].ret = ERANGE;
-        let e = check_diff(&s2, &m2, &rd2, &k2).unwrap_err();
+        let e = check_diff(Kind::Local, &s2, &m2, &rd2, &k2).unwrap_err();
         assert!(e.contains("result: rdynptr 0 kernel -34"), "{e}");
     }
 }
