@@ -89,6 +89,10 @@
  * attached: recognize the file (by RDYNPTR_TEST_FILE_MAGIC) and give VAR
  * an initial value that fails the test if the program never ran.  A
  * program that cannot be attached (the kernel lacks the hook) SKIPs.
+ *
+ * __result(VAR) without __trigger: the program is test-run as usual, and
+ * __retval() checks VAR after the run instead of the return value (for
+ * programs whose return value is constrained, such as cgroup_skb's 0 or 1).
  */
 #define __trigger(action)	__test_tag("test_trigger=" action)
 #define __result(var)		__test_tag("test_result=" #var)

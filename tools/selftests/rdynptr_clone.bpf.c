@@ -37,8 +37,9 @@
  *    and read-only packet data stays read-only through clones.
  *
  * Each __retval(0) program returns a distinct non-zero code per failed
- * check; cgroup_skb programs may only return 0 or 1, so they return 1 on
- * success and record the failed check in the global cg_err. Ported seed
+ * check; cgroup_skb programs may only return 0 or 1, so they record the
+ * failed check (or 0) in the global cg_err, which __result(cg_err) makes
+ * the value that __retval(0) checks. Ported seed
  * cases: test_dynptr_clone, test_dynptr_clone_offset, clone_invalid1,
  * clone_invalid2, clone_invalidate1-6, clone_skb_packet_data,
  * clone_xdp_packet_data.
@@ -60,8 +61,8 @@ struct {
 	__uint(max_entries, 64 * 1024);
 } ringbuf SEC(".maps");
 
-/* Number of the failed check of the last cgroup_skb program, 0 if none. */
-int cg_err;
+/* The failed check of a cgroup_skb program (-1: it did not run). */
+int cg_err = -1;
 
 /* Size of a ringbuf record for the verifier tests, unknown to the verifier. */
 int val = 64;
@@ -129,7 +130,7 @@ static __always_inline int clone_skb_body(struct __sk_buff *skb)
 
 /* seed: test_dynptr_clone (cgroup_skb: read-only skb) */
 SEC("?cgroup_skb/ingress")
-__success __retval(1)
+__success __result(cg_err) __retval(0)
 int test_dynptr_clone(struct __sk_buff *skb)
 {
 	cg_err = clone_skb_body(skb);
@@ -176,7 +177,7 @@ static __always_inline int clone_offset_body(struct __sk_buff *skb)
 
 /* seed: test_dynptr_clone_offset */
 SEC("?cgroup_skb/ingress")
-__success __retval(1)
+__success __result(cg_err) __retval(0)
 int test_dynptr_clone_offset(struct __sk_buff *skb)
 {
 	cg_err = clone_offset_body(skb);
@@ -585,7 +586,7 @@ static __always_inline int clone_rdonly_body(struct __sk_buff *skb)
 }
 
 SEC("?cgroup_skb/ingress")
-__success __retval(1)
+__success __result(cg_err) __retval(0)
 int clone_rdonly_skb(struct __sk_buff *skb)
 {
 	cg_err = clone_rdonly_body(skb);

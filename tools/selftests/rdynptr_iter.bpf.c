@@ -29,7 +29,7 @@
  *    iterator only on the stack, destroy only once.
  *
  * Each __retval(0) program returns a distinct non-zero code per failed
- * check (cgroup_skb ones return 1 and record the code in cg_err).
+ * check (cgroup_skb ones record it in cg_err: __result(cg_err)).
  */
 
 #include "vmlinux.h"
@@ -46,7 +46,9 @@ char _license[] SEC("license") = "GPL";
 #define PAYLOAD_LEN	RDYNPTR_TEST_PKT_PAYLOAD_LEN
 
 __u8 buf[BUF_SZ];
-int cg_err;
+
+/* The failed check of a cgroup_skb program (-1: it did not run). */
+int cg_err = -1;
 
 /*
  * Loop counters live in global data, not on the stack: the verifier knows
@@ -529,7 +531,7 @@ int types_skb_nonlinear(struct __sk_buff *skb)
 
 SEC("?cgroup_skb/ingress")
 __description("types: read-only skb (cgroup_skb sees the packet from the IP header)")
-__success __retval(1)
+__success __result(cg_err) __retval(0)
 int types_skb_rdonly(struct __sk_buff *skb)
 {
 	struct bpf_dynptr p;

@@ -16,8 +16,9 @@
  *    bpf_dynptr_is_rdonly() and bpf_dynptr_size().
  *
  * Each __retval(0) program returns a distinct non-zero code per failed
- * check; cgroup_skb programs may only return 0 or 1, so they return 1 on
- * success and record the failed check in the global cg_err. Ported seed
+ * check; cgroup_skb programs may only return 0 or 1, so they record the
+ * failed check (or 0) in the global cg_err, which __result(cg_err) makes
+ * the value that __retval(0) checks. Ported seed
  * cases: test_dynptr_is_null, test_dynptr_is_rdonly.
  */
 
@@ -33,8 +34,8 @@ struct {
 	__uint(max_entries, 64 * 1024);
 } ringbuf SEC(".maps");
 
-/* Number of the failed check of the last cgroup_skb program, 0 if none. */
-int cg_err;
+/* The failed check of a cgroup_skb program (-1: it did not run). */
+int cg_err = -1;
 
 /* Memory for local dynptrs: 7.3 only takes map values (global data). */
 __u8 gbuf[200];
@@ -146,7 +147,7 @@ static __always_inline int is_rdonly_body(struct __sk_buff *skb,
 
 /* seed: test_dynptr_is_rdonly */
 SEC("?cgroup_skb/ingress")
-__success __retval(1)
+__success __result(cg_err) __retval(0)
 int test_dynptr_is_rdonly(struct __sk_buff *skb)
 {
 	struct bpf_dynptr rb;
@@ -253,7 +254,7 @@ int query_skb_null(struct __sk_buff *skb)
 }
 
 SEC("?cgroup_skb/ingress")
-__success __retval(1)
+__success __result(cg_err) __retval(0)
 int query_skb_rdonly(struct __sk_buff *skb)
 {
 	struct bpf_dynptr p;

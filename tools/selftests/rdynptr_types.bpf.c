@@ -24,8 +24,9 @@
  *  - FILE dynptrs are in rdynptr_file.
  *
  * Each __retval(0) program returns a distinct non-zero code per failed
- * check; cgroup_skb programs may only return 0 or 1, so they return 1 on
- * success and record the failed check in the global cg_err.
+ * check; cgroup_skb programs may only return 0 or 1, so they record the
+ * failed check (or 0) in the global cg_err, which __result(cg_err) makes
+ * the value that __retval(0) checks.
  */
 
 #include "vmlinux.h"
@@ -50,8 +51,8 @@ char _license[] SEC("license") = "GPL";
 /* byte i of the source address, in network order */
 #define SADDR_BYTE(i)	((__u8)(RDYNPTR_TEST_PKT_SADDR >> (24 - 8 * (i))))
 
-/* Number of the failed check of the last cgroup_skb program, 0 if none. */
-int cg_err;
+/* The failed check of a cgroup_skb program (-1: it did not run). */
+int cg_err = -1;
 
 /*
  * @p shows [@off, @off + @size) of the packet that @ref shows from 0, to
@@ -347,7 +348,7 @@ static __always_inline int skb_rdonly_body(struct __sk_buff *skb)
 }
 
 SEC("?cgroup_skb/ingress")
-__success __retval(1)
+__success __result(cg_err) __retval(0)
 int skb_rdonly_adjust(struct __sk_buff *skb)
 {
 	cg_err = skb_rdonly_body(skb);

@@ -539,55 +539,53 @@ impl Env {
         else {
             return TestReport::fail("internal error: loaded program not found");
         };
-        if let Some(action) = &spec.trigger {
+        // What __retval checks: the program's return value, or the global
+        // that __result names, read after the run.
+        let result = |ran: Result<Option<u32>, String>| -> Result<u32, String> {
+            let ret = ran?;
+            match spec.result.as_deref() {
+                Some(var) => trigger::read_global(&obj_loaded, var).map(|v| v as u32),
+                None => ret.ok_or_else(|| {
+                    "__trigger needs __result(var): the global __retval checks".to_string()
+                }),
+            }
+        };
+        let got = if let Some(action) = &spec.trigger {
             // `p` is not used after this: its borrow of the object ends.
-            let triggered = trigger::attach_and_trigger(&p, action);
-            let got = triggered.and_then(|()| {
-                let var = spec
-                    .result
-                    .as_deref()
-                    .ok_or("__trigger needs __result(var): the global __retval checks")?;
-                trigger::read_global(&obj_loaded, var)
-            });
-            match got {
-                Ok(v) => {
-                    let got = v as u32;
-                    r.retval = Some(got);
-                    if !want.accepts(got) {
-                        r.outcome = Outcome::Fail;
-                        r.diagnostics.push(format!(
-                            "expected: {} == {want}",
-                            spec.result.as_deref().unwrap_or("?")
-                        ));
-                        r.diagnostics.push(format!("got: {}", fmt_retval(got)));
-                    }
-                }
+            match trigger::attach_and_trigger(&p, action) {
                 Err(e) if e.starts_with("__trigger: attaching") => {
                     r.outcome =
                         Outcome::Skip(format!("{e} (the kernel may lack the attach point)"));
+                    return r;
                 }
-                Err(e) => {
-                    r.outcome = Outcome::Fail;
-                    r.diagnostics.push(e);
-                }
+                ran => result(ran.map(|()| None)),
             }
-            return r;
-        }
-        let Some(input) = run_input(prog.prog_type) else {
-            r.outcome = Outcome::Skip(format!(
-                "loaded, but __retval needs BPF_PROG_TEST_RUN, which this harness does not do for {} programs (use __trigger)",
-                kernel::prog_type_name(prog.prog_type)
-            ));
-            return r;
+        } else {
+            let Some(input) = run_input(prog.prog_type) else {
+                r.outcome = Outcome::Skip(format!(
+                    "loaded, but __retval needs BPF_PROG_TEST_RUN, which this harness does not do for {} programs (use __trigger)",
+                    kernel::prog_type_name(prog.prog_type)
+                ));
+                return r;
+            };
+            result(test_run(&p, input, spec.linear_size).map(Some))
         };
-        match test_run(&p, input, spec.linear_size) {
+        match got {
             Ok(got) => {
                 r.retval = Some(got);
                 if !want.accepts(got) {
                     r.outcome = Outcome::Fail;
-                    r.diagnostics.push(format!("expected: retval {want}"));
-                    r.diagnostics
-                        .push(format!("got: retval {}", fmt_retval(got)));
+                    match spec.result.as_deref() {
+                        Some(var) => {
+                            r.diagnostics.push(format!("expected: {var} == {want}"));
+                            r.diagnostics.push(format!("got: {}", fmt_retval(got)));
+                        }
+                        None => {
+                            r.diagnostics.push(format!("expected: retval {want}"));
+                            r.diagnostics
+                                .push(format!("got: retval {}", fmt_retval(got)));
+                        }
+                    }
                 }
             }
             Err(e) => {
