@@ -8,6 +8,7 @@
 #   make check           host tests and lints, then make vmtest
 #   make vm CMD='...'    run one command in the guest, return its status
 #   make vmshell         interactive shell in the guest
+#   make btf [KFUNC=f]   the module's kfuncs in its BTF (FUNC, parameters, tags)
 #   make check-debug     make vmtest on the debug flavor (KASAN, UBSAN, lockdep,
 #                        kmemleak) with the stress tests, then make reports
 #   make reports         prove the VM runner fails on each kind of kernel
@@ -18,7 +19,7 @@
 
 # The guest command as typed: make must not expand the "$" in it.
 override CMD := $(value CMD)
-export KDIR FLAVOR KERNEL_PATCHES VM_TIMEOUT VM_DEADLINE VM_APPEND VM_ACCEL FILTER EXTRA_TESTS ONLY_EXTRA V CMD BENCH_ARGS STRESS JOBS
+export KDIR FLAVOR KERNEL_PATCHES VM_TIMEOUT VM_DEADLINE VM_APPEND VM_ACCEL FILTER EXTRA_TESTS ONLY_EXTRA V CMD BENCH_ARGS STRESS JOBS KFUNC
 
 # Cycles of the module stress tests in make check / check-debug.
 CHECK_STRESS := 1000
@@ -54,6 +55,9 @@ hosttest:
 bench:
 	@$(R) bench
 
+btf:
+	@$(R) btf
+
 check: hosttest
 	@STRESS=$(or $(STRESS),$(CHECK_STRESS)) $(R) vmtest
 
@@ -68,4 +72,4 @@ clean:
 	rm -rf build
 	git clean -fdqX -- src Kbuild rdynptr.* Module.symvers modules.order .*.cmd 2>/dev/null || true
 
-.PHONY: all module kernel bpf harness vm vmshell vmtest hosttest bench check check-debug reports clean
+.PHONY: all module kernel bpf harness vm vmshell vmtest btf hosttest bench check check-debug reports clean

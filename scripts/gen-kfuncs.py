@@ -108,8 +108,11 @@ def gen_checks(kfuncs):
             f"// {k.proto()};",
             "const _: () = {",
             f"    // A type error here means that the Rust kfunc `{k.name}` does not have",
-            f"    // the C prototype of {HEADER}, or does not exist.",
-            f"    let _signature_as_in_kfuncs_h = if true {{ proto::{k.name} }} else {{ {k.name} }};",
+            f"    // the C prototype of {HEADER}, does not exist, or is a plain `fn`",
+            "    // (\"expected unsafe fn, found safe fn\"): kfunc! makes it an",
+            "    // `unsafe extern \"C\" fn` with that prototype.",
+            f"    let _define_it_inside_kfunc_with_the_prototype_of_kfuncs_h =",
+            f"        if true {{ proto::{k.name} }} else {{ {k.name} }};",
             "    ::core::assert!(",
             f"        KFUNCS.contains(\"{k.name}\"),",
             f"        \"kfunc {k.name} is declared in {HEADER} but is not in the Rust kfunc set\"",
@@ -218,7 +221,7 @@ def gen_layout(srctree):
     m = re.search(r"bpf_prog_type_to_kfunc_hook\(enum bpf_prog_type prog_type\)\s*\{(.*?)\n\}",
                   btf_text, re.S)
     if not m:
-        raise Error(f"{btf_c}: no bpf_prog_type_to_kfunc_hook(); review src/kfunc/prog_type.rs")
+        raise Error(f"{btf_c}: no bpf_prog_type_to_kfunc_hook(); review src/framework/prog_type.rs")
     hooks, pending = {}, []
     for tok in re.finditer(r"case\s+(BPF_PROG_TYPE_\w+)\s*:|return\s+(BTF_KFUNC_HOOK_\w+)\s*;",
                            m.group(1)):
@@ -231,14 +234,14 @@ def gen_layout(srctree):
     if not hooks:
         raise Error(f"{btf_c}: cannot read bpf_prog_type_to_kfunc_hook()")
     out += ["", "// kernel/bpf/btf.c: bpf_prog_type_to_kfunc_hook()"]
-    out += ["const _: () = {", "    use crate::kfunc::ProgType;", "    let hooks: &[(u32, &str)] = &["]
+    out += ["const _: () = {", "    use crate::framework::ProgType;", "    let hooks: &[(u32, &str)] = &["]
     for t, h in sorted(hooks.items()):
         out.append(f"        (kernel::bindings::bpf_prog_type_{t}, \"{h}\"),")
     out += [
         "    ];",
         "    ::core::assert!(ProgType::matches_kernel_hooks(hooks),",
         "        \"bpf_prog_type_to_kfunc_hook() in kernel/bpf/btf.c changed: update the mirror in",
-        "         src/kfunc/prog_type.rs\");",
+        "         src/framework/prog_type.rs\");",
         "};",
         "",
     ]

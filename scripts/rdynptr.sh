@@ -12,6 +12,7 @@
 #   run       the same, without building the module first
 #   vmshell   interactive shell in the guest
 #   vmtest    module + bpf + harness, then run the suites in the guest
+#   btf       build the module and show its kfuncs' BTF (KFUNC=name: one)
 #   hosttest  host-side tests and lints
 #   reports   prove that the VM runner fails on each kind of kernel report
 #             (FLAVOR=debug: WARNING, KASAN, UBSAN, lockdep, atomic sleep, kmemleak)
@@ -70,6 +71,9 @@ do_module() {
 	export KDIR
 	note MODULE "rdynptr.ko (KDIR=$KDIR)"
 	inroot make --no-print-directory -C "$KDIR" M="$top" LLVM=1 -j"$(build_jobs)" modules
+	# The KUnit test module exists only for a kernel with KUnit: drop one
+	# left from a build against another kernel.
+	grep -qs '^CONFIG_KUNIT=y' "$KDIR/.config" || rm -f "$top/rdynptr_kunit.ko"
 }
 
 do_bpf() {
@@ -224,6 +228,18 @@ do_bench() {
 		note BENCH "JSON written to $build/bench.json"
 }
 
+do_btf() {	# the module's kfuncs as the verifier sees them (scripts/kfunc-btf.py)
+	do_module
+	local names=()
+	[ -n "${KFUNC:-}" ] && names=($KFUNC)
+	# The module's BTF continues the ids of vmlinux's: one dump of both
+	# names every type.
+	{
+		inroot bpftool btf dump file "$KDIR/vmlinux"
+		inroot bpftool btf dump file "$top/rdynptr.ko" --base-btf "$KDIR/vmlinux"
+	} | python3 "$top/scripts/kfunc-btf.py" ${names[@]+"${names[@]}"}
+}
+
 do_hosttest() {
 	note TEST "scripts"
 	inroot "$top/scripts/tests/run.sh"
@@ -235,7 +251,7 @@ do_hosttest() {
 	cargo_progress TEST test --quiet
 }
 
-[ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|run|vmshell|vmtest|bench|hosttest|reports"
+[ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|run|vmshell|vmtest|btf|bench|hosttest|reports"
 what=$1
 shift
 case $what in
@@ -257,6 +273,7 @@ vmshell)
 	VM_TIMEOUT=${VM_TIMEOUT:-86400} guest --shell
 	;;
 vmtest) do_vmtest ;;
+btf) do_btf ;;
 bench) do_bench ;;
 hosttest) do_hosttest ;;
 reports)

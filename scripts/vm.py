@@ -56,30 +56,26 @@ __doc__ += """
 """ % (EXIT_KERNEL_CRASH, EXIT_KERNEL_REPORT, EXIT_TIMEOUT, EXIT_NO_STATUS,
        EXIT_RUNNER)
 
-# Console lines that mean the kernel is in trouble, most serious first.
-CRASH_PATTERNS = [
-    r"Kernel panic - not syncing",
-    r"\bOops\b",
-    r"kernel BUG at",
-    r"\bBUG: ",
-    r"general protection fault",
-    r"Unable to handle kernel",
-]
-REPORT_PATTERNS = [
-    r"\bWARNING: ",
-    r"------------\[ cut here \]------------",
-    r"\bKASAN: ",
-    r"\bUBSAN: ",
-    r"\bKFENCE: ",
-    r"possible circular locking dependency",
-    r"inconsistent lock state",
-    r"suspicious RCU usage",
-    r"kmemleak: \d+ new suspected memory leaks",
-    r"\bunreferenced object\b",        # kmemleak suspects, printed by vm-init.sh
-    r"INFO: task .* blocked for more than",
-    r"rcu: INFO: .* detected stalls",
-    r"watchdog: BUG: soft lockup",
-]
+# Console lines that mean the kernel is in trouble: one list for the
+# project, shared with rdynptr-test (tools/kernel/trouble-patterns).
+TROUBLE_PATTERNS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tools", "kernel", "trouble-patterns")
+
+
+def read_trouble_patterns(path=TROUBLE_PATTERNS):
+    """Return (crash patterns, report patterns) of the pattern file."""
+    crash, report = [], []
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            kind, _, pattern = line.partition(" ")
+            {"crash": crash, "report": report}[kind].append(pattern)
+    return crash, report
+
+
+CRASH_PATTERNS, REPORT_PATTERNS = read_trouble_patterns()
 CRASH_RE = re.compile("|".join(CRASH_PATTERNS))
 REPORT_RE = re.compile("|".join(REPORT_PATTERNS))
 

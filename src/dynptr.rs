@@ -31,7 +31,7 @@ use core::ptr;
 use kernel::error::{code, Error};
 use kernel::{bindings, ffi};
 
-use crate::kfunc::KfuncArg;
+use crate::framework::KfuncArg;
 
 /// The layout of `struct bpf_dynptr_kern`'s `size` word.
 pub mod layout {
@@ -55,7 +55,7 @@ pub mod layout {
 
     /// Whether `a` and `b` are the same field list (for the build's check).
     pub const fn same_fields(a: &[(&str, &str)], b: &[(&str, &str)]) -> bool {
-        use crate::kfunc::str_eq;
+        use crate::framework::str_eq;
         if a.len() != b.len() {
             return false;
         }
@@ -515,5 +515,171 @@ unsafe impl KfuncArg for DynptrUninit<'_> {
             ptr: abi.cast(),
             _call: PhantomData,
         }
+    }
+}
+
+/// KUnit tests of the dynptr arithmetic: [`Dynptr`]'s views, its size word
+/// and [`FileState`], on values built here (no program, no data behind the
+/// pointers: the methods never dereference them).  Built into the test
+/// module rdynptr_kunit.ko (`src/rdynptr_kunit.rs`) and run when it is
+/// loaded; `rdynptr-test` reports them (`kunit/rdynptr_dynptr`).
+#[cfg(rdynptr_kunit)]
+#[kernel::prelude::kunit_tests(rdynptr_dynptr)]
+mod tests {
+    use super::*;
+    use core::ptr::NonNull;
+
+    /// A dynptr of type `ty` with the view `size` bytes at `offset` (data
+    /// pointer dangling but non-null: never dereferenced).
+    fn dynptr(ty: u32, rdonly: bool, offset: u32, size: u32) -> Dynptr {
+        let mut word = (ty << layout::TYPE_SHIFT) | (size & layout::SIZE_MASK);
+        if rdonly {
+            word |= layout::RDONLY_BIT;
+        }
+        Dynptr(bindings::bpf_dynptr_kern {
+            data: NonNull::<u8>::dangling().as_ptr().cast(),
+            size: word,
+            offset,
+        })
+    }
+
+    fn local(offset: u32, size: u32) -> Dynptr {
+        dynptr(bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_LOCAL, false, offset, size)
+    }
+
+    /// Every type whose view is in the dynptr.
+    const INLINE_TYPES: [u32; 5] = [
+        bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_LOCAL,
+        bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_RINGBUF,
+        bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_SKB,
+        bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_XDP,
+        bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_SKB_META,
+    ];
+
+    /// Lengths that must not act as their low 32 (or 24) bits.
+    const WIDE_LENGTHS: [u64; 6] = [1 << 24, 1 << 32, (1 << 32) + 4, 1 << 63, u64::MAX - 1, u64::MAX];
+
+    #[test]
+    fn trim_shrinks_the_end_and_keeps_the_offset() {
+        let mut d = local(3, 10);
+        assert_eq!(d.trim(4), Ok(()));
+        assert_eq!((d.offset(), d.size()), (Ok(3), Ok(6)));
+        assert_eq!(d.trim(6), Ok(()));
+        assert_eq!((d.offset(), d.size()), (Ok(3), Ok(0)));
+        assert_eq!(d.trim(1), Err(DynptrError::OutOfRange));
+        assert_eq!(d.trim(0), Ok(()));
+    }
+
+    #[test]
+    fn advance_moves_the_start_and_keeps_the_end() {
+        let mut d = local(3, 10);
+        assert_eq!(d.advance(4), Ok(()));
+        assert_eq!((d.offset(), d.size()), (Ok(7), Ok(6)));
+        assert_eq!(d.advance(6), Ok(()));
+        assert_eq!((d.offset(), d.size()), (Ok(13), Ok(0)));
+        assert_eq!(d.advance(1), Err(DynptrError::OutOfRange));
+    }
+
+    #[test]
+    fn lengths_are_compared_on_64_bits_and_errors_change_nothing() {
+        for len in WIDE_LENGTHS {
+            let mut d = local(5, 0xff_ffff);
+            assert_eq!(d.trim(len), Err(DynptrError::OutOfRange));
+            assert_eq!(d.advance(len), Err(DynptrError::OutOfRange));
+            assert_eq!(d.clone_at(len).err(), Some(DynptrError::OutOfRange));
+            assert_eq!((d.offset(), d.size()), (Ok(5), Ok(0xff_ffff)));
+        }
+        // The largest size: every length up to it works.
+        let mut d = local(0, layout::SIZE_MASK);
+        assert_eq!(d.trim(u64::from(layout::SIZE_MASK)), Ok(()));
+        assert_eq!(d.size(), Ok(0));
+    }
+
+    #[test]
+    fn an_offset_that_would_wrap_is_out_of_range() {
+        let mut d = local(u32::MAX - 1, 8);
+        assert_eq!(d.advance(2), Err(DynptrError::OutOfRange));
+        assert_eq!((d.offset(), d.size()), (Ok(u64::from(u32::MAX - 1)), Ok(8)));
+        assert_eq!(d.advance(1), Ok(()));
+        assert_eq!(d.offset(), Ok(u64::from(u32::MAX)));
+    }
+
+    #[test]
+    fn the_size_word_keeps_the_type_and_readonly_bits() {
+        for ty in INLINE_TYPES {
+            for rdonly in [false, true] {
+                let mut d = dynptr(ty, rdonly, 0, layout::SIZE_MASK);
+                let kind = d.dynptr_type();
+                assert!(kind != DynptrType::Invalid);
+                assert_eq!(d.trim(0xff_0000), Ok(()));
+                assert_eq!(d.advance(0xff), Ok(()));
+                assert_eq!(d.size(), Ok(0xff00));
+                assert_eq!(d.offset(), Ok(0xff));
+                assert!(d.dynptr_type() == kind);
+                assert_eq!(d.is_rdonly(), rdonly);
+                let c = d.clone_at(0xf00);
+                assert!(c.is_ok());
+                if let Ok(c) = c {
+                    assert!(c.dynptr_type() == kind);
+                    assert_eq!(c.is_rdonly(), rdonly);
+                    assert_eq!((c.offset(), c.size()), (Ok(0xfff), Ok(0xf000)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn null_dynptrs_give_einval() {
+        let mut n = Dynptr::null();
+        assert!(n.is_null() && !n.is_rdonly());
+        assert!(n.dynptr_type() == DynptrType::Invalid);
+        assert_eq!(n.trim(0), Err(DynptrError::Null));
+        assert_eq!(n.advance(0), Err(DynptrError::Null));
+        assert_eq!(n.size(), Err(DynptrError::Null));
+        assert_eq!(n.offset(), Err(DynptrError::Null));
+        assert_eq!(n.clone_at(0).err(), Some(DynptrError::Null));
+        assert_eq!(DynptrError::Null.to_errno(), -(bindings::EINVAL as i32));
+    }
+
+    #[test]
+    fn clones_copy_the_view_then_advance_it() {
+        let p = local(10, 20);
+        let c = p.clone_at(20);
+        assert!(c.is_ok_and(|c| c.offset() == Ok(30) && c.size() == Ok(0)));
+        assert_eq!(p.clone_at(21).err(), Some(DynptrError::OutOfRange));
+        assert_eq!((p.offset(), p.size()), (Ok(10), Ok(20)));
+        assert_eq!(DynptrError::OutOfRange.to_errno(), -(bindings::ERANGE as i32));
+    }
+
+    #[test]
+    fn file_views_are_in_the_file_state() {
+        let f = dynptr(bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_FILE, true, 0, 0);
+        assert!(!f.dynptr_type().view_in_dynptr());
+        assert_eq!(f.size(), Err(DynptrError::Unsupported));
+        assert!(f.clone_at(0).is_ok());
+        assert_eq!(f.clone_at(1).err(), Some(DynptrError::Unsupported));
+        assert_eq!(DynptrError::Unsupported.to_errno(), -(bindings::EOPNOTSUPP as i32));
+    }
+
+    #[test]
+    fn file_state_views_are_64_bit() {
+        // SAFETY: an all-zero `struct freader` is a valid value (null
+        // pointers and zero integers); it is never used here.
+        let freader = unsafe { core::mem::zeroed::<bindings::freader>() };
+        let mut s = FileState {
+            freader,
+            offset: 0,
+            size: u64::MAX,
+        };
+        assert_eq!(s.trim(u64::MAX - 5000), Ok(()));
+        assert_eq!(s.size, 5000);
+        assert_eq!(s.advance(1 << 32), Err(DynptrError::OutOfRange));
+        assert_eq!(s.advance(4000), Ok(()));
+        assert_eq!((s.offset, s.size), (4000, 1000));
+        assert_eq!(s.trim(1001), Err(DynptrError::OutOfRange));
+        assert_eq!((s.offset, s.size), (4000, 1000));
+        s.offset = u64::MAX - 1;
+        assert_eq!(s.advance(2), Err(DynptrError::OutOfRange));
+        assert_eq!((s.offset, s.size), (u64::MAX - 1, 1000));
     }
 }

@@ -20,7 +20,7 @@ use kernel::bindings;
 use kernel::error::{code, Result};
 
 use crate::dynptr::DynptrError;
-use crate::kfunc::KfuncArg;
+use crate::framework::KfuncArg;
 
 /// The C types of `include/rdynptr/kfuncs.h` (bindgen, with its checks of
 /// their layout).
@@ -234,5 +234,96 @@ unsafe impl KfuncArg for Iter<'_> {
             ptr: abi.cast(),
             _call: PhantomData,
         }
+    }
+}
+
+/// KUnit tests of the iterator's walk ([`IterState`]), without a program.
+/// Built into the test module rdynptr_kunit.ko (`src/rdynptr_kunit.rs`)
+/// and run when it is loaded; `rdynptr-test` reports them
+/// (`kunit/rdynptr_iter`).
+#[cfg(rdynptr_kunit)]
+#[kernel::prelude::kunit_tests(rdynptr_iter)]
+mod tests {
+    use super::*;
+
+    /// The next step as (off, len), or None.
+    fn next(it: &mut IterState) -> Option<(u64, u64)> {
+        it.next().map(|s| (s.off, s.len))
+    }
+
+    fn iter(size: u64, chunk: u64) -> IterState {
+        let (it, r) = IterState::new(Ok(size), chunk, 0);
+        assert!(r.is_ok());
+        it
+    }
+
+    #[test]
+    fn chunks_cover_the_view_the_last_one_shorter() {
+        let mut it = iter(10, 4);
+        assert_eq!(next(&mut it), Some((0, 4)));
+        assert_eq!(next(&mut it), Some((4, 4)));
+        assert_eq!(next(&mut it), Some((8, 2)));
+        assert_eq!(next(&mut it), None);
+        assert_eq!(next(&mut it), None);
+        let mut empty = iter(0, 4);
+        assert_eq!(next(&mut empty), None);
+    }
+
+    #[test]
+    fn set_step_moves_from_the_start_of_the_step() {
+        let mut it = iter(10, 2);
+        assert_eq!(next(&mut it), Some((0, 2)));
+        assert_eq!(it.set_step(3), Ok(()));
+        assert_eq!(next(&mut it), Some((3, 2)));
+        assert_eq!(it.set_step(1), Ok(()));
+        assert_eq!(next(&mut it), Some((4, 2)));
+        // lands exactly on the end: the walk ends normally
+        assert_eq!(it.set_step(6), Ok(()));
+        assert_eq!(next(&mut it), None);
+    }
+
+    #[test]
+    fn set_step_errors_end_the_walk() {
+        let mut it = iter(10, 2);
+        assert_eq!(it.set_step(1), Err(code::EINVAL));
+        assert_eq!(next(&mut it), None);
+        let mut it = iter(10, 2);
+        assert_eq!(next(&mut it), Some((0, 2)));
+        assert_eq!(it.set_step(0), Err(code::EINVAL));
+        assert_eq!(next(&mut it), None);
+        let mut it = iter(10, 2);
+        assert_eq!(next(&mut it), Some((0, 2)));
+        assert_eq!(next(&mut it), Some((2, 2)));
+        assert_eq!(it.set_step(9), Err(code::ERANGE));
+        assert_eq!(next(&mut it), None);
+        let mut it = iter(10, 2);
+        assert_eq!(next(&mut it), Some((0, 2)));
+        assert_eq!(it.set_step(1 << 32), Err(code::ERANGE));
+    }
+
+    #[test]
+    fn new_refuses_null_dynptrs_zero_chunks_flags_and_too_many_steps() {
+        assert_eq!(IterState::new(Err(DynptrError::Null), 1, 0).1, Err(code::EINVAL));
+        assert_eq!(IterState::new(Ok(8), 0, 0).1, Err(code::EINVAL));
+        assert_eq!(IterState::new(Ok(8), 1, 1).1, Err(code::EINVAL));
+        let max = u64::from(MAX_STEPS);
+        assert_eq!(IterState::new(Ok(max + 1), 1, 0).1, Err(code::E2BIG));
+        assert!(IterState::new(Ok(max), 1, 0).1.is_ok());
+        assert!(IterState::new(Ok(2 * max), 2, 0).1.is_ok());
+        assert_eq!(IterState::new(Ok(2 * max + 1), 2, 0).1, Err(code::E2BIG));
+        // a refused iterator has no step
+        let (mut it, _) = IterState::new(Ok(max + 1), 1, 0);
+        assert_eq!(next(&mut it), None);
+    }
+
+    #[test]
+    fn walks_are_64_bit() {
+        let mut it = iter(u64::MAX, u64::MAX);
+        assert_eq!(next(&mut it), Some((0, u64::MAX)));
+        assert_eq!(next(&mut it), None);
+        let mut it = iter(u64::MAX, 1 << 62);
+        assert_eq!(next(&mut it), Some((0, 1 << 62)));
+        assert_eq!(it.set_step(u64::MAX), Ok(()));
+        assert_eq!(next(&mut it), None);
     }
 }

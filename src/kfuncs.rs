@@ -155,6 +155,6 @@ kfunc_set! {
 // prototype, and is in `KFUNCS`.
 include!("generated/kfuncs_check.rs");
 
-// The kernel internals `crate::dynptr` and `crate::kfunc` mirror are the
+// The kernel internals `crate::dynptr` and `crate::framework` mirror are the
 // ones of the kernel the module is built for.
 include!("generated/kernel_layout.rs");

@@ -4,16 +4,16 @@
 //!
 //! The kfuncs are declared in `include/rdynptr/kfuncs.h` and documented in
 //! `Documentation/kfuncs.rst`; the framework that defines and registers them
-//! ([`kfunc`]) is described in `Documentation/kfuncs-in-rust.rst`.
+//! ([`framework`]) is described in `Documentation/kfuncs-in-rust.rst`.
 
 use kernel::prelude::*;
 
 pub mod dynptr;
 pub mod iter;
-pub mod kfunc;
+pub mod framework;
 mod kfuncs;
 
-use kfunc::{KfuncSetRegistration, ProgType};
+use framework::{KfuncSetRegistration, ProgType};
 
 module! {
     type: Rdynptr,

@@ -15,6 +15,8 @@
  *    data, as a second dynptr over the whole data reads them;
  *  - a clone at an offset slices from its own view, and the parent's
  *    slices are unchanged;
+ *  - a slice taken before a trim or advance stays valid (the verifier
+ *    does not invalidate it, and the data did not move);
  *  - non-linear skb and multi-buffer xdp: a slice across the end of the
  *    linear part of an advanced view is copied into the buffer, with the
  *    right bytes; without a buffer it is refused, while a slice inside the
@@ -122,6 +124,27 @@ int slice_local_adjusted_view(struct __sk_buff *skb)
 	if (buf[8] != 0xa5)
 		return 4;
 	return 0;
+}
+
+SEC("?tc")
+__description("slice: a slice taken before a trim or advance stays valid")
+__success __retval(0)
+int slice_outlives_view_changes(struct __sk_buff *skb)
+{
+	struct bpf_dynptr p;
+	__u8 *d;
+
+	fill(buf);
+	bpf_dynptr_from_mem(buf, sizeof(buf), 0, &p);
+	d = bpf_dynptr_data(&p, 8, SL);
+	if (!d)
+		return 1;
+	if (bpf_rdynptr_advance(&p, 16) || bpf_rdynptr_trim(&p, BUF_SZ - 16))
+		return 2;
+	/* the view is empty now; the slice still points at bytes 8..11 */
+	if (bpf_dynptr_data(&p, 0, 1))
+		return 3;
+	return d[0] == PAT(8) && d[3] == PAT(11) ? 0 : 4;
 }
 
 struct {

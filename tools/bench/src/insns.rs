@@ -8,6 +8,7 @@
 //! under TCG, the counts are exact and the same from run to run.
 
 use crate::plan::{Relation, Row, Target};
+use anyhow::{anyhow, bail, Context as _};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -53,11 +54,11 @@ pub struct Counts {
 }
 
 /// Parses the plugin's results file: "<address> calls N min I mode I max I".
-pub fn parse_results(text: &str) -> Result<BTreeMap<u64, Counts>, String> {
+pub fn parse_results(text: &str) -> anyhow::Result<BTreeMap<u64, Counts>> {
     let mut out = BTreeMap::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let f: Vec<&str> = line.split_whitespace().collect();
-        let bad = || format!("bad line in the plugin's results: {line:?}");
+        let bad = || anyhow!("bad line in the plugin's results: {line:?}");
         let [addr, "calls", calls, "min", min, "mode", mode, "max", max] = f[..] else {
             return Err(bad());
         };
@@ -77,9 +78,8 @@ pub fn parse_results(text: &str) -> Result<BTreeMap<u64, Counts>, String> {
 }
 
 /// Addresses of `names` in /proc/kallsyms (text symbols only).
-pub fn kallsyms(names: &[&str]) -> Result<BTreeMap<String, u64>, String> {
-    let text = std::fs::read_to_string("/proc/kallsyms")
-        .map_err(|e| format!("cannot read /proc/kallsyms: {e}"))?;
+pub fn kallsyms(names: &[&str]) -> anyhow::Result<BTreeMap<String, u64>> {
+    let text = std::fs::read_to_string("/proc/kallsyms").context("cannot read /proc/kallsyms")?;
     let mut out = BTreeMap::new();
     for line in text.lines() {
         let mut f = line.split_whitespace();
@@ -89,13 +89,13 @@ pub fn kallsyms(names: &[&str]) -> Result<BTreeMap<String, u64>, String> {
         if matches!(kind, "t" | "T") && names.contains(&sym) {
             let a = u64::from_str_radix(addr, 16).unwrap_or(0);
             if a == 0 {
-                return Err("/proc/kallsyms hides addresses (kptr_restrict): run as root".into());
+                bail!("/proc/kallsyms hides addresses (kptr_restrict): run as root");
             }
             out.entry(sym.to_string()).or_insert(a);
         }
     }
     if let Some(n) = names.iter().find(|n| !out.contains_key(**n)) {
-        return Err(format!("{n} is not in /proc/kallsyms"));
+        bail!("{n} is not in /proc/kallsyms");
     }
     Ok(out)
 }
@@ -109,7 +109,7 @@ pub struct Counter {
 impl Counter {
     /// Watches the functions `names`; `results` is the plugin's out= file.
     /// Must run before any of them was first called since boot.
-    pub fn watch(results: &Path, names: &[&str]) -> Result<Counter, String> {
+    pub fn watch(results: &Path, names: &[&str]) -> anyhow::Result<Counter> {
         let addrs = kallsyms(names)?;
         let list: Vec<u64> = addrs.values().copied().collect();
         command(CMD_WATCH, list.as_ptr() as u64, list.len() as u64);
@@ -132,19 +132,19 @@ impl Counter {
     pub fn count<T>(
         &self,
         name: &str,
-        f: impl FnOnce() -> Result<T, String>,
-    ) -> Result<(T, Counts), String> {
+        f: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<(T, Counts)> {
         let addr = *self
             .addrs
             .get(name)
-            .ok_or_else(|| format!("{name} is not watched"))?;
+            .ok_or_else(|| anyhow!("{name} is not watched"))?;
         let _ = std::fs::remove_file(&self.results);
         command(CMD_START, 0, 0);
         let r = f();
         command(CMD_STOP, 0, 0);
         let v = r?;
         let text = std::fs::read_to_string(&self.results).map_err(|e| {
-            format!(
+            anyhow!(
                 "no results from the insn-count plugin in {} ({e}): is QEMU running with it?",
                 self.results.display()
             )
@@ -152,7 +152,7 @@ impl Counter {
         let counts = parse_results(&text)?
             .get(&addr)
             .copied()
-            .ok_or_else(|| format!("the plugin did not count {name} ({addr:#x})"))?;
+            .ok_or_else(|| anyhow!("the plugin did not count {name} ({addr:#x})"))?;
         Ok((v, counts))
     }
 }
@@ -190,6 +190,8 @@ pub struct InsnReport {
 }
 
 impl InsnReport {
+    /// `measured`: per kfunc, its counts or why it has none (the reason
+    /// goes into the report as `skipped`).
     pub fn new(
         rows: &[Row],
         calls: u32,

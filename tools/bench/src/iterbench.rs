@@ -8,6 +8,7 @@
 use crate::insns::{Counter, Counts};
 use crate::runner::Loaded;
 use crate::stats::{Ratio, Summary};
+use anyhow::{anyhow, bail};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -49,10 +50,10 @@ pub struct IterTimes {
 pub const WHAT: &str = "a walk over 512 bytes in 8-byte steps: bpf_iter_rdynptr_new/next/destroy \
     vs bpf_iter_num over the chunk numbers (the kernel's own iterator), same loop body";
 
-fn run(l: &Loaded, prog: &str, repeat: u32) -> Result<u64, String> {
+fn run(l: &Loaded, prog: &str, repeat: u32) -> anyhow::Result<u64> {
     let (ret, ns) = l.run(prog, repeat)?;
     if ret != SUM {
-        return Err(format!("{prog} summed {ret} bytes, not {SUM}"));
+        bail!("{prog} summed {ret} bytes, not {SUM}");
     }
     Ok(ns)
 }
@@ -61,23 +62,23 @@ fn run(l: &Loaded, prog: &str, repeat: u32) -> Result<u64, String> {
 /// program's JIT image (new, so not yet translated) from its entry to its
 /// return.  (The kernel's `bpf_iter_num_next()` cannot be counted on its
 /// own: the verifier inlines it.)
-pub fn count(counter: &mut Counter, object: &Path, calls: u32) -> Result<IterInsns, String> {
+pub fn count(counter: &mut Counter, object: &Path, calls: u32) -> anyhow::Result<IterInsns> {
     let mut out = Vec::new();
     for prog in [OURS, KERNEL] {
         let l = Loaded::load(object, &[prog], calls)?;
         let addr = l
             .jit_image(prog)?
             .address
-            .ok_or_else(|| format!("{prog}: no JIT image address (not JIT-compiled, or hidden)"))?;
+            .ok_or_else(|| anyhow!("{prog}: no JIT image address (not JIT-compiled, or hidden)"))?;
         counter.watch_address(prog, addr);
         // Several runs: an interrupt lands in some, the most frequent count
         // is that of a run no interrupt hit.
         let (_, c) = counter.count(prog, || run(&l, prog, COUNT_RUNS))?;
         if c.calls != u64::from(COUNT_RUNS) {
-            return Err(format!(
+            bail!(
                 "the plugin counted {} runs of {prog}, not {COUNT_RUNS}",
                 c.calls
-            ));
+            );
         }
         out.push(c);
     }
@@ -89,7 +90,7 @@ pub fn count(counter: &mut Counter, object: &Path, calls: u32) -> Result<IterIns
 }
 
 /// ns per step of each walk, over `rounds` rounds of `repeat` runs.
-pub fn time(object: &Path, calls: u32, rounds: u32, repeat: u32) -> Result<IterTimes, String> {
+pub fn time(object: &Path, calls: u32, rounds: u32, repeat: u32) -> anyhow::Result<IterTimes> {
     let ours = Loaded::load(object, &[OURS], calls)?;
     let kernel = Loaded::load(object, &[KERNEL], calls)?;
     // Fewer runs than the call-site loops: a run is 1024 steps, not calls.
@@ -107,8 +108,8 @@ pub fn time(object: &Path, calls: u32, rounds: u32, repeat: u32) -> Result<IterT
             o.push(per_step(run(&ours, OURS, repeat)?));
         }
     }
-    let ours = Summary::of(&o).ok_or("no rounds")?;
-    let kernel = Summary::of(&k).ok_or("no rounds")?;
+    let ours = Summary::of(&o).ok_or_else(|| anyhow!("no rounds"))?;
+    let kernel = Summary::of(&k).ok_or_else(|| anyhow!("no rounds"))?;
     Ok(IterTimes {
         ours,
         kernel,

@@ -12,6 +12,7 @@ mod runner;
 mod stats;
 mod system;
 
+use anyhow::{anyhow, bail, Context as _};
 use clap::Parser;
 use plan::{Row, Target};
 use report::{Params, ProgramResult, Report, RowResult, Side};
@@ -91,22 +92,22 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("rdynptr-bench: {e}");
+            eprintln!("rdynptr-bench: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn check_params(cli: &Cli) -> Result<(), String> {
+fn check_params(cli: &Cli) -> anyhow::Result<()> {
     if cli.calls == 0 || cli.calls % plan::CALLS_PER_ITERATION != 0 {
-        return Err(format!(
+        bail!(
             "--calls must be a positive multiple of {} (got {})",
             plan::CALLS_PER_ITERATION,
             cli.calls
-        ));
+        );
     }
     if cli.repeat == 0 || cli.rounds == 0 || cli.reload == 0 {
-        return Err("--repeat, --rounds and --reload must be at least 1".into());
+        bail!("--repeat, --rounds and --reload must be at least 1");
     }
     Ok(())
 }
@@ -132,7 +133,7 @@ struct Setup {
 }
 
 impl Setup {
-    fn new(cli: &Cli) -> Result<Setup, String> {
+    fn new(cli: &Cli) -> anyhow::Result<Setup> {
         check_params(cli)?;
         let rows = plan::select(&cli.kfuncs)?;
         let kernel = KernelFuncs::probe();
@@ -141,7 +142,7 @@ impl Setup {
         let targets = plan::targets(&rows);
         for t in &targets {
             if let Err(why) = kernel.check(t.kfunc) {
-                missing.insert(t.kfunc, why);
+                missing.insert(t.kfunc, format!("{why:#}"));
             }
         }
         let present: Vec<Target> = targets
@@ -151,7 +152,7 @@ impl Setup {
             .collect();
         if present.iter().all(|t| !t.kfunc.starts_with("bpf_rdynptr_")) {
             let why: Vec<_> = missing.values().cloned().collect();
-            return Err(format!("no rdynptr kfunc to measure: {}", why.join("; ")));
+            bail!("no rdynptr kfunc to measure: {}", why.join("; "));
         }
         let iter_present = kernel.check(iterbench::OURS_NEXT).is_ok();
         Ok(Setup {
@@ -169,15 +170,15 @@ impl Setup {
         self.iter_present && self.index.contains_key(iterbench::OURS)
     }
 
-    fn object_of(&self, prog: &str) -> Result<&Path, String> {
+    fn object_of(&self, prog: &str) -> anyhow::Result<&Path> {
         self.index
             .get(prog)
             .map(PathBuf::as_path)
-            .ok_or_else(|| format!("no object has the program {prog}"))
+            .ok_or_else(|| anyhow!("no object has the program {prog}"))
     }
 
     /// Every kfunc gives the result the loops count on.
-    fn check(&self, cli: &Cli) -> Result<(), String> {
+    fn check(&self, cli: &Cli) -> anyhow::Result<()> {
         let check = Loaded::load(
             self.object_of(plan::CHECK_PROG)?,
             &[plan::CHECK_PROG],
@@ -185,7 +186,7 @@ impl Setup {
         )?;
         match check.run(plan::CHECK_PROG, 1)? {
             (0, _) => Ok(()),
-            (n, _) => Err(format!(
+            (n, _) => Err(anyhow!(
                 "{} failed check {n}: a kfunc gave an unexpected result on the bench dynptr",
                 plan::CHECK_PROG
             )),
@@ -194,7 +195,7 @@ impl Setup {
 }
 
 /// --count-insns: one run of each kfunc loop under the plugin.
-fn count_insns(cli: &Cli, results: &Path) -> Result<bool, String> {
+fn count_insns(cli: &Cli, results: &Path) -> anyhow::Result<bool> {
     let setup = Setup::new(cli)?;
     let mut names: Vec<&str> = setup.present.iter().map(|t| t.kfunc).collect();
     let iter = setup.iterator();
@@ -204,6 +205,8 @@ fn count_insns(cli: &Cli, results: &Path) -> Result<bool, String> {
     // translates it, which for a kfunc is at its first call.
     let mut counter = insns::Counter::watch(results, &names)?;
     setup.check(cli)?;
+    // Per kfunc: its counts, or why it was not measured (the report's
+    // `skipped`).
     let mut measured: BTreeMap<&str, Result<insns::Counts, String>> = setup
         .missing
         .iter()
@@ -217,10 +220,11 @@ fn count_insns(cli: &Cli, results: &Path) -> Result<bool, String> {
         let (_, c) = counter.count(t.kfunc, || timed_run(t.prog, &l, 1, cli.calls))?;
         let want = u64::from(cli.calls) + u64::from(plan::SETUP_KFUNCS.contains(&t.kfunc));
         if c.calls != want {
-            return Err(format!(
+            bail!(
                 "the plugin counted {} of the {want} calls of {} (was it called before the watch?)",
-                c.calls, t.kfunc
-            ));
+                c.calls,
+                t.kfunc
+            );
         }
         measured.insert(t.kfunc, Ok(c));
     }
@@ -234,9 +238,8 @@ fn count_insns(cli: &Cli, results: &Path) -> Result<bool, String> {
     }
     print!("{}", report.table());
     if let Some(path) = &cli.json {
-        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        fs::write(path, json + "\n")
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let json = serde_json::to_string_pretty(&report)?;
+        fs::write(path, json + "\n").with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(report
         .rows
@@ -244,13 +247,13 @@ fn count_insns(cli: &Cli, results: &Path) -> Result<bool, String> {
         .all(|r| r.difference.is_some() || r.ours.skipped.is_some() || r.kernel.skipped.is_some()))
 }
 
-fn run(cli: &Cli) -> Result<bool, String> {
+fn run(cli: &Cli) -> anyhow::Result<bool> {
     let setup = Setup::new(cli)?;
     let insn_report: Option<insns::InsnReport> = match &cli.insns {
         Some(p) => {
             let text =
-                fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            Some(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?)
+                fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+            Some(serde_json::from_str(&text).with_context(|| p.display().to_string())?)
         }
         None => None,
     };
@@ -341,7 +344,7 @@ fn run(cli: &Cli) -> Result<bool, String> {
     print!("{}", report.table());
     if let Some(path) = &cli.json {
         fs::write(path, report.json() + "\n")
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            .with_context(|| format!("cannot write {}", path.display()))?;
         if cli.dump_jited {
             let dir = path.parent().unwrap_or(Path::new(".")).join("jited");
             dump_jited(&dir, &jited)?;
@@ -358,12 +361,10 @@ fn run(cli: &Cli) -> Result<bool, String> {
 
 /// One BPF_PROG_TEST_RUN of `repeat` runs; checks that the program made
 /// all its calls and got the expected result from each.
-fn timed_run(name: &str, object: &Loaded, repeat: u32, calls: u32) -> Result<u64, String> {
+fn timed_run(name: &str, object: &Loaded, repeat: u32, calls: u32) -> anyhow::Result<u64> {
     let (ret, ns) = object.run(name, repeat)?;
     if ret != calls {
-        return Err(format!(
-            "{name} counted {ret} of its {calls} calls with the expected result"
-        ));
+        bail!("{name} counted {ret} of its {calls} calls with the expected result");
     }
     Ok(ns)
 }
@@ -375,7 +376,7 @@ fn build_report(
     progs: &[Measured],
     missing: &BTreeMap<&'static str, String>,
     jited: &BTreeMap<&'static str, runner::JitImage>,
-) -> Result<Report, String> {
+) -> anyhow::Result<Report> {
     let by_name: BTreeMap<&str, &Measured> = progs.iter().map(|p| (p.name, p)).collect();
     let is_jited = |name: &str| jited.get(name).is_some_and(|j| j.code.is_some());
     let mut programs = Vec::new();
@@ -393,7 +394,7 @@ fn build_report(
             Some(t) => {
                 let base = by_name
                     .get(t.baseline)
-                    .ok_or_else(|| format!("baseline {} was not run", t.baseline))?;
+                    .ok_or_else(|| anyhow!("baseline {} was not run", t.baseline))?;
                 let v = stats::per_call(&p.ns_per_run, &base.ns_per_run, cli.calls);
                 if let Some(c) = stats::cost_per_call(&p.ns_per_run, &base.ns_per_run, cli.calls) {
                     cost.insert(t.prog, c);
@@ -444,8 +445,8 @@ fn build_report(
 }
 
 /// Writes DIR/<program>.bin (the JIT image) and DIR/index.txt.
-fn dump_jited(dir: &Path, jited: &BTreeMap<&'static str, runner::JitImage>) -> Result<(), String> {
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+fn dump_jited(dir: &Path, jited: &BTreeMap<&'static str, runner::JitImage>) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let kallsyms = fs::read_to_string("/proc/kallsyms").unwrap_or_default();
     let mut index = String::from(
         "# program id address length: disassemble with\n\
@@ -457,7 +458,7 @@ fn dump_jited(dir: &Path, jited: &BTreeMap<&'static str, runner::JitImage>) -> R
             continue;
         };
         let file = dir.join(format!("{name}.bin"));
-        fs::write(&file, code).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        fs::write(&file, code).with_context(|| format!("cannot write {}", file.display()))?;
         let addr = j.address.map_or("hidden".into(), |a| format!("{a:#x}"));
         let _ = writeln!(index, "{name} {} {addr} {}", j.id, code.len());
     }
@@ -482,7 +483,7 @@ fn dump_jited(dir: &Path, jited: &BTreeMap<&'static str, runner::JitImage>) -> R
         }
     }
     let file = dir.join("index.txt");
-    fs::write(&file, index).map_err(|e| format!("cannot write {}: {e}", file.display()))
+    fs::write(&file, index).with_context(|| format!("cannot write {}", file.display()))
 }
 
 #[cfg(test)]
@@ -497,6 +498,7 @@ mod tests {
     fn parameters_are_checked() {
         assert!(check_params(&cli(&["x.o"]).unwrap()).is_ok());
         let e = check_params(&cli(&["--calls", "100", "x.o"]).unwrap()).unwrap_err();
+        let e = format!("{e:#}");
         assert!(e.contains("multiple of 8"), "{e}");
         assert!(check_params(&cli(&["--calls", "0", "x.o"]).unwrap()).is_err());
         assert!(check_params(&cli(&["--rounds", "0", "x.o"]).unwrap()).is_err());

@@ -4,6 +4,8 @@
 //! kernel kfunc it is compared with.  The programs are in
 //! tools/bench/progs/bench.bpf.c.
 
+use anyhow::anyhow;
+
 /// The program run once before measuring, which checks every kfunc's result.
 pub const CHECK_PROG: &str = "bench_check";
 
@@ -145,7 +147,7 @@ pub fn baselines(targets: &[Target]) -> Vec<&'static str> {
 
 /// The rows whose rdynptr kfunc matches one of `names` (with or without the
 /// `bpf_rdynptr_` prefix); all rows if `names` is empty.
-pub fn select(names: &[String]) -> Result<Vec<Row>, String> {
+pub fn select(names: &[String]) -> anyhow::Result<Vec<Row>> {
     if names.is_empty() {
         return Ok(ROWS.to_vec());
     }
@@ -158,7 +160,7 @@ pub fn select(names: &[String]) -> Result<Vec<Row>, String> {
         };
         let row = ROWS.iter().find(|r| r.ours.kfunc == full).ok_or_else(|| {
             let known: Vec<_> = ROWS.iter().map(|r| r.ours.kfunc).collect();
-            format!("unknown kfunc {name} (known: {})", known.join(", "))
+            anyhow!("unknown kfunc {name} (known: {})", known.join(", "))
         })?;
         if !out.iter().any(|r: &Row| r.ours.kfunc == row.ours.kfunc) {
             out.push(*row);
@@ -213,8 +215,7 @@ mod tests {
         let rows = select(&["trim".into(), "bpf_rdynptr_clone".into(), "trim".into()]).unwrap();
         let names: Vec<_> = rows.iter().map(|r| r.ours.kfunc).collect();
         assert_eq!(names, ["bpf_rdynptr_trim", "bpf_rdynptr_clone"]);
-        assert!(select(&["frobnicate".into()])
-            .unwrap_err()
+        assert!(format!("{:#}", select(&["frobnicate".into()]).unwrap_err())
             .contains("unknown kfunc frobnicate"));
         assert_eq!(select(&[]).unwrap().len(), ROWS.len());
     }

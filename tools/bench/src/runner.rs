@@ -2,6 +2,7 @@
 //! Loading the bench programs and timing them with BPF_PROG_TEST_RUN.
 
 use crate::plan::CALLS_SECTION;
+use anyhow::{anyhow, bail, Context as _};
 use libbpf_rs::libbpf_sys as sys;
 use libbpf_rs::{Object, ObjectBuilder, ProgramInput, ProgramMut};
 use std::collections::BTreeMap;
@@ -13,20 +14,20 @@ use std::path::{Path, PathBuf};
 const PACKET: [u8; 64] = [0; 64];
 
 /// Which object file holds each program.
-pub fn index(objects: &[PathBuf]) -> Result<BTreeMap<String, PathBuf>, String> {
+pub fn index(objects: &[PathBuf]) -> anyhow::Result<BTreeMap<String, PathBuf>> {
     let mut out = BTreeMap::new();
     for path in objects {
         let open = ObjectBuilder::default()
             .open_file(path)
-            .map_err(|e| format!("libbpf cannot open {}: {e}", path.display()))?;
+            .with_context(|| format!("libbpf cannot open {}", path.display()))?;
         for p in open.progs() {
             let name = p.name().to_string_lossy().into_owned();
             if let Some(other) = out.insert(name.clone(), path.clone()) {
-                return Err(format!(
+                bail!(
                     "program {name} is in both {} and {}",
                     other.display(),
                     path.display()
-                ));
+                );
             }
         }
     }
@@ -43,10 +44,10 @@ pub struct Loaded {
 impl Loaded {
     /// Loads the programs `names` of the object at `path`, with `calls`
     /// calls per run.
-    pub fn load(path: &Path, names: &[&str], calls: u32) -> Result<Loaded, String> {
+    pub fn load(path: &Path, names: &[&str], calls: u32) -> anyhow::Result<Loaded> {
         let mut open = ObjectBuilder::default()
             .open_file(path)
-            .map_err(|e| format!("libbpf cannot open {}: {e}", path.display()))?;
+            .with_context(|| format!("libbpf cannot open {}", path.display()))?;
         let mut found = 0;
         for mut p in open.progs_mut() {
             let wanted = names.iter().any(|n| p.name() == *n);
@@ -54,35 +55,35 @@ impl Loaded {
             p.set_autoload(wanted);
         }
         if found != names.len() {
-            return Err(format!(
+            bail!(
                 "{} lacks some of the programs {}",
                 path.display(),
                 names.join(", ")
-            ));
+            );
         }
         let mut set = false;
         for mut m in open.maps_mut() {
             if m.name().to_string_lossy().ends_with(CALLS_SECTION) {
                 let v = m.initial_value_mut().ok_or_else(|| {
-                    format!("{CALLS_SECTION} of {} has no initial value", path.display())
+                    anyhow!("{CALLS_SECTION} of {} has no initial value", path.display())
                 })?;
                 let bytes = calls.to_ne_bytes();
                 if v.len() != bytes.len() {
-                    return Err(format!(
+                    bail!(
                         "{CALLS_SECTION} of {} is {} bytes, not one __u32 (bench_calls)",
                         path.display(),
                         v.len()
-                    ));
+                    );
                 }
                 v.copy_from_slice(&bytes);
                 set = true;
             }
         }
         if !set {
-            return Err(format!("no {CALLS_SECTION} map in {}", path.display()));
+            bail!("no {CALLS_SECTION} map in {}", path.display());
         }
         let object = open.load().map_err(|e| {
-            format!(
+            anyhow!(
                 "loading {} from {} failed: {e} (libbpf's messages and the verifier log above)",
                 names.join(", "),
                 path.display()
@@ -94,16 +95,16 @@ impl Loaded {
         })
     }
 
-    fn prog(&self, name: &str) -> Result<ProgramMut<'_>, String> {
+    fn prog(&self, name: &str) -> anyhow::Result<ProgramMut<'_>> {
         self.object
             .progs_mut()
             .find(|p| p.name() == name)
-            .ok_or_else(|| format!("{name} was not loaded from {}", self.path.display()))
+            .ok_or_else(|| anyhow!("{name} was not loaded from {}", self.path.display()))
     }
 
     /// Runs the program `repeat` times in one BPF_PROG_TEST_RUN: returns its
     /// return value (of the last run) and the mean ns per run.
-    pub fn run(&self, name: &str, repeat: u32) -> Result<(u32, u64), String> {
+    pub fn run(&self, name: &str, repeat: u32) -> anyhow::Result<(u32, u64)> {
         let input = ProgramInput {
             data_in: Some(&PACKET),
             repeat,
@@ -112,13 +113,13 @@ impl Loaded {
         let out = self
             .prog(name)?
             .test_run(input)
-            .map_err(|e| format!("BPF_PROG_TEST_RUN of {name} failed: {e}"))?;
+            .with_context(|| format!("BPF_PROG_TEST_RUN of {name} failed"))?;
         let ns = u64::try_from(out.duration.as_nanos()).unwrap_or(u64::MAX);
         Ok((out.return_value, ns))
     }
 
     /// The program's id and JIT image (None if it was not JIT-compiled).
-    pub fn jit_image(&self, name: &str) -> Result<JitImage, String> {
+    pub fn jit_image(&self, name: &str) -> anyhow::Result<JitImage> {
         let prog = self.prog(name)?;
         let fd = prog.as_fd().as_raw_fd();
         let mut info = sys::bpf_prog_info::default();
@@ -127,7 +128,7 @@ impl Loaded {
         // all pointers zero the kernel only fills in the scalar fields.
         let err = unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) };
         if err != 0 {
-            return Err(format!("BPF_OBJ_GET_INFO_BY_FD of {name}: {err}"));
+            bail!("BPF_OBJ_GET_INFO_BY_FD of {name}: {err}");
         }
         let id = info.id;
         let code_len = info.jited_prog_len;
@@ -154,7 +155,7 @@ impl Loaded {
         // across the call.
         let err = unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) };
         if err != 0 {
-            return Err(format!("BPF_OBJ_GET_INFO_BY_FD of {name}: {err}"));
+            bail!("BPF_OBJ_GET_INFO_BY_FD of {name}: {err}");
         }
         code.truncate(info.jited_prog_len.min(code_len) as usize);
         Ok(JitImage {

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The machine the numbers come from, and which kfuncs it has.
 
-use libbpf_rs::libbpf_sys as sys;
+use anyhow::{anyhow, bail};
+use rdynptr_kernel::{is_module_kfunc, KernelBtf, CLONE_KFUNC, MODULE};
 use serde::Serialize;
-use std::ffi::CString;
 use std::fs;
-use std::ptr::NonNull;
 
 /// What the table header and the JSON say about the machine.
 #[derive(Debug, Clone, Serialize)]
@@ -136,88 +135,37 @@ fn hypervisor_name(sig: &[u8]) -> String {
     }
 }
 
-/// BTF of vmlinux or of a module, owned (libbpf's `struct btf`).
-struct OwnedBtf(NonNull<sys::btf>);
-
-impl Drop for OwnedBtf {
-    fn drop(&mut self) {
-        // SAFETY: the pointer came from btf__load_* and is freed only here.
-        unsafe { sys::btf__free(self.0.as_ptr()) }
-    }
-}
-
-impl OwnedBtf {
-    fn has_func(&self, name: &str) -> bool {
-        let Ok(cname) = CString::new(name) else {
-            return false;
-        };
-        // SAFETY: a valid BTF object and a NUL-terminated name.
-        unsafe {
-            sys::btf__find_by_name_kind(self.0.as_ptr(), cname.as_ptr(), sys::BTF_KIND_FUNC) > 0
-        }
-    }
-}
-
 /// The kfuncs of the running kernel: FUNC entries in the BTF of vmlinux and
-/// of the rdynptr module (a kfunc needs a BTF FUNC; a kfunc the module was
-/// built without has none).
-pub struct KernelFuncs {
-    // Field order: the module's split BTF goes before the base it uses.
-    module: Result<OwnedBtf, String>,
-    vmlinux: Result<OwnedBtf, String>,
-}
-
-pub const MODULE: &str = "rdynptr";
+/// of its modules (a kfunc needs a BTF FUNC; a kfunc the module was built
+/// without has none).
+pub struct KernelFuncs(KernelBtf);
 
 impl KernelFuncs {
     pub fn probe() -> KernelFuncs {
-        // SAFETY: no arguments; returns a new object or NULL (errno set).
-        let vmlinux = NonNull::new(unsafe { sys::btf__load_vmlinux_btf() })
-            .map(OwnedBtf)
-            .ok_or_else(|| {
-                format!(
-                    "no kernel BTF (/sys/kernel/btf/vmlinux): {}",
-                    std::io::Error::last_os_error()
-                )
-            });
-        let module = match &vmlinux {
-            Err(e) => Err(e.clone()),
-            Ok(base) => {
-                let name = CString::new(MODULE).expect("no NUL in the module name");
-                // SAFETY: a NUL-terminated name and a live base BTF, which
-                // outlives the split BTF (field order of KernelFuncs).
-                let raw = unsafe { sys::btf__load_module_btf(name.as_ptr(), base.0.as_ptr()) };
-                NonNull::new(raw).map(OwnedBtf).ok_or_else(|| {
-                    format!(
-                        "the {MODULE} module is not loaded (/sys/kernel/btf/{MODULE}: {})",
-                        std::io::Error::last_os_error()
-                    )
-                })
-            }
-        };
-        KernelFuncs { module, vmlinux }
+        KernelFuncs(KernelBtf::load())
     }
 
     /// Ok if `kfunc` exists in the running kernel, else why not.
-    pub fn check(&self, kfunc: &str) -> Result<(), String> {
-        let (btf, whose) =
-            if kfunc.starts_with("bpf_rdynptr_") || kfunc.starts_with("bpf_iter_rdynptr_") {
-                (&self.module, MODULE)
-            } else {
-                (&self.vmlinux, "vmlinux")
-            };
-        let btf = btf.as_ref().map_err(Clone::clone)?;
-        if btf.has_func(kfunc) {
-            return Ok(());
+    pub fn check(&self, kfunc: &str) -> anyhow::Result<()> {
+        if let Some(e) = self.0.unavailable() {
+            bail!("{e}");
         }
-        Err(if kfunc == "bpf_rdynptr_clone" {
-            format!(
+        let ours = is_module_kfunc(kfunc);
+        match self.0.func_owner(kfunc) {
+            Some(Some(m)) if ours && m == MODULE => Ok(()),
+            Some(None) if !ours => Ok(()),
+            _ if kfunc == CLONE_KFUNC => Err(anyhow!(
                 "{kfunc} is not in the running kernel: the {MODULE} module was built for a \
-                 kernel without KF_DYNPTR_CLONE"
-            )
-        } else {
-            format!("{kfunc} is not in the running kernel (no BTF FUNC in {whose})")
-        })
+                 kernel without KF_DYNPTR_CLONE, or is not loaded"
+            )),
+            _ if ours => Err(anyhow!(
+                "{kfunc} is not in the running kernel (the {MODULE} module is not loaded, \
+                 or has no BTF FUNC of it)"
+            )),
+            _ => Err(anyhow!(
+                "{kfunc} is not in the running kernel (no BTF FUNC in vmlinux)"
+            )),
+        }
     }
 }
 

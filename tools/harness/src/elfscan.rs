@@ -10,6 +10,7 @@
 //! `call` without one is pc-relative in the same section, `ld_imm64` of a
 //! function targets `symbol + imm`.
 
+use anyhow::{anyhow, Context as _};
 use object::{
     Endianness, Object, ObjectSection, ObjectSymbol, RelocationTarget, SectionIndex, SectionKind,
     SymbolIndex, SymbolKind,
@@ -40,8 +41,8 @@ pub struct ElfIndex<'d> {
 }
 
 impl<'d> ElfIndex<'d> {
-    pub fn parse(data: &'d [u8]) -> Result<ElfIndex<'d>, String> {
-        let file = object::File::parse(data).map_err(|e| format!("not an ELF object: {e}"))?;
+    pub fn parse(data: &'d [u8]) -> anyhow::Result<ElfIndex<'d>> {
+        let file = object::File::parse(data).context("not an ELF object")?;
         let big_endian = file.endianness() == Endianness::Big;
         let mut relocs: HashMap<SectionIndex, HashMap<u64, SymbolIndex>> = HashMap::new();
         let mut funcs: HashMap<SectionIndex, Vec<(u64, u64)>> = HashMap::new();
@@ -91,7 +92,7 @@ impl<'d> ElfIndex<'d> {
 
     /// The extern symbols program `prog` in section `section` uses (a
     /// leading '?' of the section name, which libbpf drops, is ignored).
-    pub fn program_externs(&self, section: &str, prog: &str) -> Result<ExternUse, String> {
+    pub fn program_externs(&self, section: &str, prog: &str) -> anyhow::Result<ExternUse> {
         let entry = self
             .file
             .symbols()
@@ -106,10 +107,10 @@ impl<'d> ElfIndex<'d> {
                                 == section.strip_prefix('?').unwrap_or(section)
                         })
             })
-            .ok_or_else(|| format!("no function symbol '{prog}' in section '{section}'"))?;
+            .ok_or_else(|| anyhow!("no function symbol '{prog}' in section '{section}'"))?;
         let start_sec = entry
             .section_index()
-            .ok_or_else(|| format!("symbol '{prog}' has no section"))?;
+            .ok_or_else(|| anyhow!("symbol '{prog}' has no section"))?;
 
         let mut out = ExternUse::default();
         let mut seen: HashSet<(SectionIndex, u64)> = HashSet::new();
@@ -145,14 +146,12 @@ impl<'d> ElfIndex<'d> {
         start: u64,
         out: &mut ExternUse,
         todo: &mut Vec<(SectionIndex, u64)>,
-    ) -> Result<(), String> {
+    ) -> anyhow::Result<()> {
         let section = self
             .file
             .section_by_index(sec)
-            .map_err(|e| format!("bad section index: {e}"))?;
-        let data = section
-            .data()
-            .map_err(|e| format!("cannot read section data: {e}"))?;
+            .context("bad section index")?;
+        let data = section.data().context("cannot read section data")?;
         let len = data.len() as u64;
         let end = self.function_end(sec, start, len);
         let empty = HashMap::new();

@@ -7,6 +7,8 @@
 //! is selected when any pattern matches its name or its __description.  No
 //! pattern selects everything.
 
+use anyhow::Context as _;
+
 #[derive(Debug)]
 enum Pat {
     Substr(String),
@@ -19,7 +21,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Filter, String> {
+    pub fn new<S: AsRef<str>>(patterns: &[S]) -> anyhow::Result<Filter> {
         let pats = patterns
             .iter()
             .map(|p| {
@@ -27,12 +29,12 @@ impl Filter {
                 if p.contains(['*', '?', '[']) {
                     glob::Pattern::new(p)
                         .map(Pat::Glob)
-                        .map_err(|e| format!("bad filter pattern '{p}': {e}"))
+                        .with_context(|| format!("bad filter pattern '{p}'"))
                 } else {
                     Ok(Pat::Substr(p.to_string()))
                 }
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<anyhow::Result<_>>()?;
         Ok(Filter { pats })
     }
 

@@ -82,22 +82,50 @@ impl<W: Write> Ktap<W> {
     pub fn result(&mut self, name: &str, outcome: &Outcome) -> io::Result<()> {
         let n = self.next;
         self.next += 1;
+        self.count(outcome);
+        self.line("", n, name, outcome)?;
+        self.out.flush()
+    }
+
+    /// The next test as a subtest with `cases` (a KUnit suite): the
+    /// indented subtest, then the test's result line.  The cases count in
+    /// the totals, the test itself does not.
+    pub fn subtest(
+        &mut self,
+        name: &str,
+        outcome: &Outcome,
+        cases: &[(String, Outcome)],
+    ) -> io::Result<()> {
+        let n = self.next;
+        self.next += 1;
+        writeln!(self.out, "    KTAP version 1")?;
+        writeln!(self.out, "    # Subtest: {}", clean(name))?;
+        writeln!(self.out, "    1..{}", cases.len())?;
+        for (i, (case, o)) in cases.iter().enumerate() {
+            self.count(o);
+            self.line("    ", i + 1, case, o)?;
+        }
+        self.line("", n, name, outcome)?;
+        self.out.flush()
+    }
+
+    fn count(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Pass => self.totals.pass += 1,
+            Outcome::Fail => self.totals.fail += 1,
+            Outcome::Skip(_) => self.totals.skip += 1,
+        }
+    }
+
+    fn line(&mut self, indent: &str, n: usize, name: &str, outcome: &Outcome) -> io::Result<()> {
         let name = clean(name);
         match outcome {
-            Outcome::Pass => {
-                self.totals.pass += 1;
-                writeln!(self.out, "ok {n} {name}")?;
-            }
-            Outcome::Fail => {
-                self.totals.fail += 1;
-                writeln!(self.out, "not ok {n} {name}")?;
-            }
+            Outcome::Pass => writeln!(self.out, "{indent}ok {n} {name}"),
+            Outcome::Fail => writeln!(self.out, "{indent}not ok {n} {name}"),
             Outcome::Skip(reason) => {
-                self.totals.skip += 1;
-                writeln!(self.out, "ok {n} {name} # SKIP {}", clean(reason))?;
+                writeln!(self.out, "{indent}ok {n} {name} # SKIP {}", clean(reason))
             }
         }
-        self.out.flush()
     }
 
     pub fn totals(&self) -> Totals {

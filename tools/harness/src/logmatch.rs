@@ -8,6 +8,7 @@
 //! patterns around it.  Text inside `{{` `}}` is a regular expression, the
 //! rest is literal.
 
+use anyhow::{anyhow, Context as _};
 use regex::Regex;
 use std::fmt;
 
@@ -21,7 +22,7 @@ pub struct Pattern {
 
 impl Pattern {
     /// Compiles `text`; fails on an unclosed `{{` or an invalid regex.
-    pub fn new(text: &str, negative: bool) -> Result<Self, String> {
+    pub fn new(text: &str, negative: bool) -> anyhow::Result<Self> {
         let regex = if text.contains("{{") {
             Some(compile(text)?)
         } else {
@@ -60,7 +61,7 @@ impl Pattern {
 /// Turns "lit{{re}}lit" into one regex: literal parts escaped, regex parts
 /// verbatim; `.` does not cross lines and `^`/`$` match at line boundaries,
 /// like POSIX REG_NEWLINE in the kernel's test_loader.
-fn compile(text: &str) -> Result<Regex, String> {
+fn compile(text: &str) -> anyhow::Result<Regex> {
     let mut out = String::from("(?m)");
     let mut rest = text;
     while let Some(open) = rest.find("{{") {
@@ -68,14 +69,14 @@ fn compile(text: &str) -> Result<Regex, String> {
         let after = &rest[open + 2..];
         let close = after
             .find("}}")
-            .ok_or_else(|| format!("pattern has '{{{{' without '}}}}': '{text}'"))?;
+            .ok_or_else(|| anyhow!("pattern has '{{{{' without '}}}}': '{text}'"))?;
         out.push_str("(?:");
         out.push_str(&after[..close]);
         out.push(')');
         rest = &after[close + 2..];
     }
     out.push_str(&regex::escape(rest));
-    Regex::new(&out).map_err(|e| format!("bad regular expression in '{text}': {e}"))
+    Regex::new(&out).with_context(|| format!("bad regular expression in '{text}'"))
 }
 
 /// What happened to one pattern.

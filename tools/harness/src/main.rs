@@ -4,14 +4,15 @@
 //!
 //! See Documentation/harness.rst.
 
+use anyhow::{bail, Context as _};
 use clap::Parser;
 use rdynptr_harness::filter::Filter;
 use rdynptr_harness::ktap::{Ktap, Outcome};
-use rdynptr_harness::module_tests::{self, ModuleTests};
+use rdynptr_harness::module::{ModuleTest, ModuleTests};
 use rdynptr_harness::objects::{self, ObjectInfo, ProgramInfo};
 use rdynptr_harness::report::{Report, TestRecord};
 use rdynptr_harness::runner::{Env, TestReport};
-use rdynptr_harness::{kernel, libbpflog, parallel, spec, sweep};
+use rdynptr_harness::{kernel, kunit, libbpflog, parallel, spec, sweep};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -64,6 +65,11 @@ struct Cli {
     #[arg(long = "module", env = "RDYNPTR_KO", value_name = "FILE")]
     module: Option<PathBuf>,
 
+    /// rdynptr_kunit.ko, the KUnit suites of the module, loaded once and
+    /// reported as kunit/... [default: next to --module].
+    #[arg(long, env = "RDYNPTR_KUNIT_KO", value_name = "FILE")]
+    kunit_module: Option<PathBuf>,
+
     /// Objects whose programs call the module's kfuncs, for the module
     /// tests (repeatable, or comma-separated) [default: every
     /// kfunc_calls*.bpf.o of the selftests directory].
@@ -104,15 +110,22 @@ struct Cli {
 
 /// What one planned test is.
 enum Kind {
-    Bpf {
-        obj: usize,
-        prog: usize,
-    },
+    /// A test that can share the machine with others.
+    Shared(Shared),
+    /// A module test: it unloads the module, so it runs alone.
+    Module(ModuleTest),
+}
+
+/// What a test that runs on a test thread is.
+enum Shared {
+    /// An annotated program: `objects[obj].programs[prog]`.
+    Bpf { obj: usize, prog: usize },
     /// An object that cannot be read: one failing test.
     Broken(String),
-    Module(&'static str),
     /// A sweep test run with the programs of this object.
-    Sweep(&'static str, PathBuf),
+    Sweep(sweep::SweepTest, PathBuf),
+    /// A KUnit suite of the module (its results, from debugfs).
+    Kunit(&'static str),
 }
 
 struct Planned {
@@ -146,16 +159,16 @@ fn objects_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(v)
 }
 
-fn object_paths(cli: &Cli) -> Result<Vec<PathBuf>, String> {
+fn object_paths(cli: &Cli) -> anyhow::Result<Vec<PathBuf>> {
     if cli.objects.is_empty() {
         let dir = selftests_dir(cli);
         return objects_in(&dir)
-            .map_err(|e| format!("cannot list the built-in suites in {}: {e}", dir.display()));
+            .with_context(|| format!("cannot list the built-in suites in {}", dir.display()));
     }
     let mut out = Vec::new();
     for p in &cli.objects {
         if p.is_dir() {
-            out.extend(objects_in(p).map_err(|e| format!("cannot list {}: {e}", p.display()))?);
+            out.extend(objects_in(p).with_context(|| format!("cannot list {}", p.display()))?);
         } else {
             out.push(p.clone());
         }
@@ -167,8 +180,18 @@ fn plan(
     cli: &Cli,
     objects: &mut Vec<ObjectInfo>,
     notes: &mut Vec<String>,
-) -> Result<Vec<Planned>, String> {
+) -> anyhow::Result<Vec<Planned>> {
     let mut planned = Vec::new();
+    // The module's KUnit suites ran when it was loaded: report them first.
+    if module_tests_enabled(cli) {
+        for suite in kunit::SUITES {
+            planned.push(Planned {
+                name: format!("kunit/{suite}"),
+                description: None,
+                kind: Kind::Shared(Shared::Kunit(suite)),
+            });
+        }
+    }
     let mut seen = std::collections::HashSet::new();
     for path in object_paths(cli)? {
         let name = objects::object_name(&path);
@@ -179,11 +202,11 @@ fn plan(
             ));
         }
         if name == sweep::OBJECT {
-            for t in sweep::TESTS {
+            for t in sweep::SweepTest::all() {
                 planned.push(Planned {
-                    name: t.to_string(),
+                    name: t.name(),
                     description: None,
-                    kind: Kind::Sweep(t, path.clone()),
+                    kind: Kind::Shared(Shared::Sweep(t, path.clone())),
                 });
             }
             continue;
@@ -200,7 +223,7 @@ fn plan(
                     planned.push(Planned {
                         name: format!("{name}/{}", p.name),
                         description: p.spec.as_ref().and_then(|s| s.description.clone()),
-                        kind: Kind::Bpf { obj: idx, prog: pi },
+                        kind: Kind::Shared(Shared::Bpf { obj: idx, prog: pi }),
                     });
                 }
                 if n == 0 {
@@ -209,7 +232,7 @@ fn plan(
                 objects.push(info);
             }
             Err(e) => {
-                let mut msg = e;
+                let mut msg = format!("{e:#}");
                 for l in libbpflog::take() {
                     msg.push('\n');
                     msg.push_str(&l);
@@ -217,21 +240,19 @@ fn plan(
                 planned.push(Planned {
                     name,
                     description: None,
-                    kind: Kind::Broken(msg),
+                    kind: Kind::Shared(Shared::Broken(msg)),
                 });
             }
         }
         libbpflog::take();
     }
     if module_tests_enabled(cli) {
-        let stress = if cli.stress_cycles > 0 {
-            module_tests::STRESS_TESTS
-        } else {
-            &[]
-        };
-        for t in module_tests::TESTS.iter().chain(stress) {
+        for t in ModuleTest::ALL {
+            if t.is_stress() && cli.stress_cycles == 0 {
+                continue;
+            }
             planned.push(Planned {
-                name: t.to_string(),
+                name: t.name().to_string(),
                 description: None,
                 kind: Kind::Module(t),
             });
@@ -276,7 +297,7 @@ fn module_tests_enabled(cli: &Cli) -> bool {
             .is_some_and(|m| !m.as_os_str().is_empty())
 }
 
-fn run(cli: Cli) -> Result<ExitCode, String> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     libbpflog::install();
     let filter = Filter::new(&cli.filter)?;
     let mut objects = Vec::new();
@@ -296,65 +317,62 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 (Some(d), true) => writeln!(out, "{}\t# {d}", p.name),
                 _ => writeln!(out, "{}", p.name),
             };
-            r.map_err(|e| e.to_string())?;
+            r?;
         }
         return Ok(ExitCode::SUCCESS);
     }
     if total == 0 {
-        return Err("no tests: no BPF objects with annotated programs, and no module tests (RDYNPTR_KO unset)".into());
+        bail!("no tests: no BPF objects with annotated programs, and no module tests (RDYNPTR_KO unset)");
     }
     if selected.is_empty() {
-        return Err(format!(
-            "no test matches the filter ({} tests known)",
-            total
-        ));
+        bail!("no test matches the filter ({} tests known)", total);
     }
 
-    let w = |e: io::Error| e.to_string();
     let mut ktap = Ktap::new(&mut out);
-    ktap.start(selected.len()).map_err(w)?;
+    ktap.start(selected.len())?;
     ktap.diag(&format!(
         "rdynptr-test: kernel {}, {} object(s), {} of {} test(s) selected",
         kernel::release(),
         objects.len(),
         selected.len(),
         total
-    ))
-    .map_err(w)?;
+    ))?;
     for n in &notes {
-        ktap.diag(n).map_err(w)?;
+        ktap.diag(n)?;
     }
 
     let mut env = Env::new(cli.log_level, cli.verbose);
-    let mut module = module_tests_enabled(&cli).then(|| {
-        let ko = cli.module.clone().unwrap_or_default();
-        ModuleTests::new(ko, kfunc_objects(&cli), cli.module_cycles)
-            .with_stress_cycles(cli.stress_cycles)
-    });
+    // Made when the first module test runs.
+    let mut module: Option<ModuleTests> = None;
     let mut records = Vec::new();
-    let sweep_opts = if selected.iter().any(|p| matches!(p.kind, Kind::Sweep(..))) {
-        let seed = cli.sweep_seed.unwrap_or_else(sweep::run::random_seed);
-        let clone = env.kernel().has_func(sweep::run::CLONE_KFUNC);
+    let sweep_opts = sweep::run::Options {
+        seed: cli.sweep_seed.unwrap_or_else(sweep::run::random_seed),
+        cases: cli.sweep_cases,
+        clone: env.kernel().has_func(rdynptr_kernel::CLONE_KFUNC),
+    };
+    if selected
+        .iter()
+        .any(|p| matches!(p.kind, Kind::Shared(Shared::Sweep(..))))
+    {
+        let seed = sweep_opts.seed;
         ktap.diag(&format!(
             "sweep: seed {seed}, {} batches per test (replay: make vmtest FILTER=sweep SWEEP_SEED={seed})",
             cli.sweep_cases
         ))
-        .map_err(w)?;
-        if !clone {
+        ?;
+        if !sweep_opts.clone {
             ktap.diag(&format!(
                 "sweep: {} is not in the running kernel: sequences have no clone operations",
-                sweep::run::CLONE_KFUNC
-            ))
-            .map_err(w)?;
+                rdynptr_kernel::CLONE_KFUNC
+            ))?;
         }
-        Some(sweep::run::Options {
-            seed,
-            cases: cli.sweep_cases,
-            clone,
-        })
-    } else {
-        None
-    };
+    }
+
+    // The KUnit suites run when their module is loaded (once).
+    let kunit_run = kunit::Kunit::new(cli.kunit_module.clone().unwrap_or_else(|| {
+        let module = cli.module.clone().unwrap_or_default();
+        module.with_file_name(kunit::MODULE_FILE)
+    }));
 
     // Tests that may share the machine run on `jobs` threads; a module
     // test (which unloads the module) runs alone, after those before it.
@@ -366,58 +384,63 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     let mut emit = |p: &Planned, r: Ran<'_>| -> io::Result<()> {
         report_test(&mut ktap, &mut records, p, r, cli.verbose)
     };
-    while !rest.is_empty() {
-        let shared = rest
+    while let Some(first) = rest.first() {
+        let shared: Vec<&Shared> = rest
             .iter()
-            .take_while(|p| !matches!(p.kind, Kind::Module(_)))
-            .count();
-        if shared > 0 {
+            .map_while(|p| match &p.kind {
+                Kind::Shared(s) => Some(s),
+                Kind::Module(_) => None,
+            })
+            .collect();
+        if !shared.is_empty() {
             while envs.len() < jobs {
                 envs.push(env.fork());
             }
             let objects = &objects;
             let sweep_opts = &sweep_opts;
             let sweeps = &sweep_programs;
+            let kunit_run = &kunit_run;
             parallel::run_ordered(
-                &rest[..shared],
+                &shared,
                 // A sweep runs 50 batches; a program's test, one load.
-                |p| {
-                    if matches!(p.kind, Kind::Sweep(..)) {
+                |s| {
+                    if matches!(s, Shared::Sweep(..)) {
                         50
                     } else {
                         1
                     }
                 },
                 &mut envs,
-                |p, env| run_shared(p, objects, sweep_opts.as_ref(), sweeps, env),
+                |s, env| run_shared(s, objects, sweep_opts, sweeps, kunit_run, env),
                 |i, r| emit(&rest[i], r),
-            )
-            .map_err(w)?;
-            rest = &rest[shared..];
+            )?;
+            rest = &rest[shared.len()..];
             continue;
         }
-        let p = &rest[0];
-        sweep_programs.clear();
-        let start = Instant::now();
-        let rep = match (&p.kind, module.as_mut()) {
-            (Kind::Module(t), Some(m)) => m.run(t, &mut env),
-            _ => TestReport::fail("internal error: module tests are off"),
-        };
-        emit(
-            p,
-            Ran {
-                rep,
-                prog: None,
-                elapsed: start.elapsed(),
-            },
-        )
-        .map_err(w)?;
+        if let Kind::Module(t) = first.kind {
+            sweep_programs.clear();
+            let start = Instant::now();
+            let m = module.get_or_insert_with(|| {
+                let ko = cli.module.clone().unwrap_or_default();
+                ModuleTests::new(ko, kfunc_objects(&cli), cli.module_cycles)
+                    .with_stress_cycles(cli.stress_cycles)
+            });
+            let rep = m.run(t, &mut env);
+            emit(
+                first,
+                Ran {
+                    rep,
+                    prog: None,
+                    elapsed: start.elapsed(),
+                },
+            )?;
+        }
         rest = &rest[1..];
     }
     if let Some(m) = module.as_mut() {
         m.finish();
     }
-    ktap.finish().map_err(w)?;
+    ktap.finish()?;
     let totals = ktap.totals();
 
     let mut status = if totals.fail == 0 {
@@ -451,28 +474,23 @@ struct Ran<'a> {
 /// Runs a test that can share the machine with others (any but the
 /// module tests) on the calling thread.
 fn run_shared<'a>(
-    p: &Planned,
+    s: &Shared,
     objects: &'a [ObjectInfo],
-    sweep_opts: Option<&sweep::run::Options>,
+    sweep_opts: &sweep::run::Options,
     sweeps: &sweep::run::ProgramCache,
+    kunit_run: &kunit::Kunit,
     env: &mut Env,
 ) -> Ran<'a> {
     let start = Instant::now();
-    let (rep, prog) = match &p.kind {
-        Kind::Bpf { obj, prog } => {
+    let (rep, prog) = match s {
+        Shared::Bpf { obj, prog } => {
             let o = &objects[*obj];
             let pr = &o.programs[*prog];
             (env.run_test(o, pr), Some((o.name.as_str(), pr)))
         }
-        Kind::Broken(e) => (TestReport::fail(e.clone()), None),
-        Kind::Sweep(t, path) => match sweep_opts {
-            Some(o) => (sweep::run::run_test(t, path, o, sweeps).0, None),
-            None => (TestReport::fail("internal error: no sweep options"), None),
-        },
-        Kind::Module(_) => (
-            TestReport::fail("internal error: a module test on a test thread"),
-            None,
-        ),
+        Shared::Broken(e) => (TestReport::fail(e.clone()), None),
+        Shared::Sweep(t, path) => (sweep::run::run_test(*t, path, sweep_opts, sweeps).0, None),
+        Shared::Kunit(suite) => (kunit_run.report(suite), None),
     };
     Ran {
         rep,
@@ -490,19 +508,30 @@ fn report_test(
     verbose: bool,
 ) -> io::Result<()> {
     let Ran { rep, prog, elapsed } = ran;
-    let show = rep.outcome == Outcome::Fail || verbose || matches!(p.kind, Kind::Sweep(..));
+    let show = rep.outcome == Outcome::Fail
+        || verbose
+        || matches!(p.kind, Kind::Shared(Shared::Sweep(..)));
     if show && !rep.diagnostics.is_empty() {
         ktap.diag(&format!("{}:", p.name))?;
         for d in &rep.diagnostics {
             ktap.diag(&format!("  {d}"))?;
         }
     }
-    ktap.result(&p.name, &rep.outcome)?;
+    if rep.cases.is_empty() {
+        ktap.result(&p.name, &rep.outcome)?;
+    } else {
+        ktap.subtest(&p.name, &rep.outcome, &rep.cases)?;
+    }
 
     let mut rec = TestRecord::new(&p.name, &rep.outcome, elapsed);
     rec.description = p.description.clone();
     rec.retval = rep.retval.map(|v| v as i32);
     rec.diagnostics = rep.diagnostics;
+    rec.cases = rep
+        .cases
+        .iter()
+        .map(|(n, o)| (n.clone(), o.as_str()))
+        .collect();
     if rep.outcome == Outcome::Fail || verbose {
         rec.verifier_log = rep.verifier_log;
     }
@@ -524,7 +553,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("rdynptr-test: {e}");
+            eprintln!("rdynptr-test: {e:#}");
             ExitCode::from(2)
         }
     }

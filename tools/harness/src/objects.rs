@@ -5,6 +5,7 @@
 
 use crate::elfscan::{ElfIndex, ExternUse};
 use crate::spec::{self, TestSpec};
+use anyhow::Context as _;
 use libbpf_rs::btf::types::{DataSec, DeclTag, Func};
 use libbpf_rs::btf::{Btf, BtfKind, BtfType};
 use libbpf_rs::{ObjectBuilder, ProgramType, ReferencesType};
@@ -21,7 +22,7 @@ pub struct ProgramInfo {
     pub spec: Option<TestSpec>,
     /// Kfuncs the program calls / takes the address of; Err if the code
     /// could not be analysed.
-    pub kfuncs: Result<ExternUse, String>,
+    pub kfuncs: anyhow::Result<ExternUse>,
 }
 
 impl ProgramInfo {
@@ -101,19 +102,19 @@ fn func_tags<'b>(btf: &'b Btf<'_>, func: &str, tags: &HashMap<u32, Vec<&'b str>>
 }
 
 /// Opens `path` and describes it.
-pub fn read_object(path: &Path) -> Result<ObjectInfo, String> {
-    let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub fn read_object(path: &Path) -> anyhow::Result<ObjectInfo> {
+    let data = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let elf = ElfIndex::parse(&data)?;
     let open = ObjectBuilder::default()
         .open_memory(&data)
-        .map_err(|e| format!("libbpf cannot open {}: {e}", path.display()))?;
+        .with_context(|| format!("libbpf cannot open {}", path.display()))?;
 
     // The object's BTF as the compiler wrote it: btf__parse() of the ELF
     // file, before bpf_object__open() rewrites .ksyms (it turns extern
     // FUNCs into dummy variables for the kernel).
-    let btf = Btf::from_path(path).map_err(|e| {
+    let btf = Btf::from_path(path).with_context(|| {
         format!(
-            "cannot read the BTF of {} (compile with -g): {e}",
+            "cannot read the BTF of {} (compile with -g)",
             path.display()
         )
     })?;

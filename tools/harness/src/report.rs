@@ -1,9 +1,75 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The --json report.
+//! What a test reports ([`TestReport`], built only here), and the --json
+//! report of a run.
 
 use crate::ktap::{Outcome, Totals};
 use serde::Serialize;
 use std::time::Duration;
+
+/// What one test produced.
+#[derive(Debug)]
+pub struct TestReport {
+    pub outcome: Outcome,
+    /// Return value of the test run, if the program was run.
+    pub retval: Option<u32>,
+    /// The verifier log of the program under test, if one was produced.
+    pub verifier_log: Option<String>,
+    /// Explanations, shown as KTAP diagnostics.
+    pub diagnostics: Vec<String>,
+    /// The results of its cases, for a test that has them (a KUnit suite):
+    /// a KTAP subtest, whose cases count in the totals instead of the test.
+    pub cases: Vec<(String, Outcome)>,
+}
+
+impl TestReport {
+    fn with(outcome: Outcome, diagnostics: Vec<String>) -> TestReport {
+        TestReport {
+            outcome,
+            retval: None,
+            verifier_log: None,
+            diagnostics,
+            cases: Vec::new(),
+        }
+    }
+
+    /// A test that passed (so far: a later check may fail it).
+    pub fn pass() -> TestReport {
+        TestReport::with(Outcome::Pass, Vec::new())
+    }
+
+    /// A test that could not run here, and why.
+    pub fn skip(reason: impl Into<String>) -> TestReport {
+        TestReport::with(Outcome::Skip(reason.into()), Vec::new())
+    }
+
+    /// A test that failed, and why.
+    pub fn fail(why: impl Into<String>) -> TestReport {
+        TestReport::with(Outcome::Fail, vec![why.into()])
+    }
+
+    /// Fails the test with the reason (after the diagnostics it has).
+    pub fn fail_with(&mut self, why: impl Into<String>) {
+        self.outcome = Outcome::Fail;
+        self.diagnostics.push(why.into());
+    }
+
+    /// Fails the test: `want` was expected, `got` happened.
+    pub fn fail_expected(&mut self, want: impl std::fmt::Display, got: impl std::fmt::Display) {
+        self.outcome = Outcome::Fail;
+        self.diagnostics.push(format!("expected: {want}"));
+        self.diagnostics.push(format!("got: {got}"));
+    }
+
+    /// Adds a diagnostic line.
+    pub fn note(&mut self, line: impl Into<String>) {
+        self.diagnostics.push(line.into());
+    }
+
+    /// Whether it failed.
+    pub fn failed(&self) -> bool {
+        self.outcome == Outcome::Fail
+    }
+}
 
 #[derive(Debug, Serialize)]
 pub struct TestRecord {
@@ -34,6 +100,10 @@ pub struct TestRecord {
     /// The verifier log, when the test failed (or with -v).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verifier_log: Option<String>,
+    /// The cases of a test that has them (a KUnit suite), with their
+    /// results ("pass", "fail", "skip").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cases: Vec<(String, &'static str)>,
 }
 
 impl TestRecord {
@@ -54,6 +124,7 @@ impl TestRecord {
             expected_retval: None,
             diagnostics: Vec::new(),
             verifier_log: None,
+            cases: Vec::new(),
         }
     }
 }

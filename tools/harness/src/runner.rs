@@ -9,10 +9,12 @@ use crate::libbpflog;
 use crate::logmatch;
 use crate::objects::{self, essential_name, ObjectInfo, ProgramInfo};
 use crate::packet;
+pub use crate::report::TestReport;
 use crate::spec::{self, fmt_retval, LoadMode, TestSpec};
 use crate::trigger;
-use libbpf_rs::libbpf_sys as sys;
+use anyhow::{anyhow, bail, Context as _};
 use libbpf_rs::btf::Btf;
+use libbpf_rs::libbpf_sys as sys;
 use libbpf_rs::{AsRawLibbpf, Object, ObjectBuilder, OpenObject, ProgramInput, ProgramType};
 use std::path::Path;
 use std::sync::Arc;
@@ -33,38 +35,6 @@ pub struct Env {
     base_flags: Option<u32>,
     pub log_level_override: Option<u32>,
     pub verbose: bool,
-}
-
-/// What one test produced.
-#[derive(Debug)]
-pub struct TestReport {
-    pub outcome: Outcome,
-    /// Return value of the test run, if the program was run.
-    pub retval: Option<u32>,
-    /// The verifier log of the program under test, if one was produced.
-    pub verifier_log: Option<String>,
-    /// Explanations, shown as KTAP diagnostics.
-    pub diagnostics: Vec<String>,
-}
-
-impl TestReport {
-    pub fn skip(reason: impl Into<String>) -> TestReport {
-        TestReport {
-            outcome: Outcome::Skip(reason.into()),
-            retval: None,
-            verifier_log: None,
-            diagnostics: Vec::new(),
-        }
-    }
-
-    pub fn fail(why: impl Into<String>) -> TestReport {
-        TestReport {
-            outcome: Outcome::Fail,
-            retval: None,
-            verifier_log: None,
-            diagnostics: vec![why.into()],
-        }
-    }
 }
 
 /// How BPF_PROG_TEST_RUN feeds a program type.
@@ -99,23 +69,21 @@ pub fn run_input(t: ProgramType) -> Option<RunInput> {
 /// `struct __sk_buff` or `struct xdp_md` with `data_end` set, as the
 /// kernel's test_loader.c does for skbs.  The struct's size and the
 /// field's offset come from the running kernel's BTF.
-fn linear_ctx(t: ProgramType, linear: u32) -> Result<Vec<u8>, String> {
+fn linear_ctx(t: ProgramType, linear: u32) -> anyhow::Result<Vec<u8>> {
     use libbpf_rs::btf::types::{MemberAttr, Struct};
     use libbpf_rs::btf::{Btf, HasSize};
     let name = match t {
         ProgramType::SchedCls | ProgramType::SchedAct | ProgramType::CgroupSkb => "__sk_buff",
         ProgramType::Xdp => "xdp_md",
-        _ => {
-            return Err(format!(
-                "__linear_size is for skb and xdp programs, not {}",
-                kernel::prog_type_name(t)
-            ))
-        }
+        _ => bail!(
+            "__linear_size is for skb and xdp programs, not {}",
+            kernel::prog_type_name(t)
+        ),
     };
-    let btf = Btf::from_vmlinux().map_err(|e| format!("__linear_size: no kernel BTF: {e}"))?;
+    let btf = Btf::from_vmlinux().context("__linear_size: no kernel BTF")?;
     let st = btf
         .type_by_name::<Struct<'_>>(name)
-        .ok_or_else(|| format!("__linear_size: the kernel's BTF has no struct {name}"))?;
+        .ok_or_else(|| anyhow!("__linear_size: the kernel's BTF has no struct {name}"))?;
     let off = st
         .iter()
         .find(|m| m.name.is_some_and(|n| n == "data_end"))
@@ -123,10 +91,10 @@ fn linear_ctx(t: ProgramType, linear: u32) -> Result<Vec<u8>, String> {
             MemberAttr::Normal { offset } if offset % 8 == 0 => Some(offset as usize / 8),
             _ => None,
         })
-        .ok_or_else(|| format!("__linear_size: struct {name} has no plain data_end"))?;
+        .ok_or_else(|| anyhow!("__linear_size: struct {name} has no plain data_end"))?;
     let mut ctx = vec![0u8; st.size()];
     ctx.get_mut(off..off + 4)
-        .ok_or_else(|| format!("__linear_size: data_end lies outside struct {name}"))?
+        .ok_or_else(|| anyhow!("__linear_size: data_end lies outside struct {name}"))?
         .copy_from_slice(&linear.to_ne_bytes());
     Ok(ctx)
 }
@@ -137,7 +105,7 @@ pub fn test_run(
     prog: &libbpf_rs::ProgramMut<'_>,
     input: RunInput,
     linear: Option<u32>,
-) -> Result<u32, String> {
+) -> anyhow::Result<u32> {
     let pkt = packet::build();
     let mut opts = ProgramInput::default();
     if input == RunInput::Packet {
@@ -152,25 +120,25 @@ pub fn test_run(
     // the others run once for 0.
     prog.test_run(opts)
         .map(|o| o.return_value)
-        .map_err(|e| format!("BPF_PROG_TEST_RUN failed: {e}"))
+        .context("BPF_PROG_TEST_RUN failed")
 }
 
 /// The BTF of a loaded object.
-pub fn object_btf(obj: &Object) -> Result<Btf<'_>, String> {
+pub fn object_btf(obj: &Object) -> anyhow::Result<Btf<'_>> {
     // SAFETY: the pointer is to `obj`'s libbpf object, valid for as long as
     // the borrow of `obj`, which the returned BTF does not outlive.
     let raw = unsafe { obj.as_libbpf_object().as_ref() };
     Btf::from_bpf_object(raw)
-        .map_err(|e| format!("no BTF: {e}"))?
-        .ok_or_else(|| "the object has no BTF".to_string())
+        .context("no BTF")?
+        .ok_or_else(|| anyhow!("the object has no BTF"))
 }
 
 /// Opens the object at `path` with only the programs `autoload` selects
 /// marked for loading (overriding '?' sections both ways).
-pub fn open_object(path: &Path, autoload: impl Fn(&str) -> bool) -> Result<OpenObject, String> {
+pub fn open_object(path: &Path, autoload: impl Fn(&str) -> bool) -> anyhow::Result<OpenObject> {
     let mut open = ObjectBuilder::default()
         .open_file(path)
-        .map_err(|e| format!("libbpf cannot open {}: {e}", path.display()))?;
+        .with_context(|| format!("libbpf cannot open {}", path.display()))?;
     for mut p in open.progs_mut() {
         let load = autoload(&p.name().to_string_lossy());
         p.set_autoload(load);
@@ -277,7 +245,7 @@ pub fn kfunc_skip_reason(
             // The code could not be analysed: be conservative.
             if let Some(k) = obj.kfunc_externs.keys().find(|k| missing(k)) {
                 return Some(format!(
-                    "the object uses kfunc {}, which the running kernel does not have (which program calls it is unknown: {e})",
+                    "the object uses kfunc {}, which the running kernel does not have (which program calls it is unknown: {e:#})",
                     essential_name(k)
                 ));
             }
@@ -445,7 +413,7 @@ impl Env {
         let (res, log) = loop {
             let open = match open_object(&obj.path, |n| n == prog.name || aux.contains(&n)) {
                 Ok(o) => o,
-                Err(e) => return TestReport::fail(e),
+                Err(e) => return TestReport::fail(format!("{e:#}")),
             };
             let (res, log) = load_with_log(open, &prog.name, &mut self.log_buf, level, |f| {
                 spec.apply_flags(f | base)
@@ -461,12 +429,8 @@ impl Env {
             break (res, log);
         };
 
-        let mut r = TestReport {
-            outcome: Outcome::Pass,
-            retval: None,
-            verifier_log: (!log.is_empty()).then(|| log.clone()),
-            diagnostics: Vec::new(),
-        };
+        let mut r = TestReport::pass();
+        r.verifier_log = (!log.is_empty()).then(|| log.clone());
         if let Some(d) = &spec.description {
             r.diagnostics.push(format!("description: {d}"));
         }
@@ -474,10 +438,10 @@ impl Env {
         let loaded = match (res, spec.expect_failure) {
             (Ok(o), false) => Some(o),
             (Ok(_), true) => {
-                r.outcome = Outcome::Fail;
-                r.diagnostics
-                    .push("expected: the verifier rejects the program (__failure)".into());
-                r.diagnostics.push("got: the program loaded".into());
+                r.fail_expected(
+                    "the verifier rejects the program (__failure)",
+                    "the program loaded",
+                );
                 if log.is_empty() {
                     r.diagnostics.push(
                         "(no verifier log at log level 0; use -v or --log-level 1 to see it)"
@@ -490,20 +454,16 @@ impl Env {
             }
             (Err(e), true) => {
                 if log.trim().is_empty() {
-                    r.outcome = Outcome::Fail;
-                    r.diagnostics
-                        .push("expected: the verifier rejects the program (__failure)".into());
-                    r.diagnostics.push(format!(
-                        "got: loading failed before the verifier ran (no verifier log): {e}"
-                    ));
+                    r.fail_expected(
+                        "the verifier rejects the program (__failure)",
+                        format!("loading failed before the verifier ran (no verifier log): {e}"),
+                    );
                     return r;
                 }
                 None
             }
             (Err(e), false) => {
-                r.outcome = Outcome::Fail;
-                r.diagnostics.push("expected: the program loads".into());
-                r.diagnostics.push(format!("got: loading failed: {e}"));
+                r.fail_expected("the program loads", format!("loading failed: {e}"));
                 r.diagnostics.extend(log_excerpt(&log, 0, self.verbose));
                 return r;
             }
@@ -512,9 +472,7 @@ impl Env {
         if !spec.messages.is_empty() {
             let m = logmatch::match_log(&log, &spec.messages);
             if !m.ok() {
-                r.outcome = Outcome::Fail;
-                r.diagnostics
-                    .push("expected messages not found in the verifier log:".into());
+                r.fail_with("expected messages not found in the verifier log:");
                 r.diagnostics.extend(
                     logmatch::describe(&spec.messages, &m)
                         .into_iter()
@@ -541,21 +499,21 @@ impl Env {
         };
         // What __retval checks: the program's return value, or the global
         // that __result names, read after the run.
-        let result = |ran: Result<Option<u32>, String>| -> Result<u32, String> {
+        let result = |ran: anyhow::Result<Option<u32>>| -> anyhow::Result<u32> {
             let ret = ran?;
             match spec.result.as_deref() {
                 Some(var) => trigger::read_global(&obj_loaded, var).map(|v| v as u32),
                 None => ret.ok_or_else(|| {
-                    "__trigger needs __result(var): the global __retval checks".to_string()
+                    anyhow!("__trigger needs __result(var): the global __retval checks")
                 }),
             }
         };
         let got = if let Some(action) = &spec.trigger {
             // `p` is not used after this: its borrow of the object ends.
             match trigger::attach_and_trigger(&p, action) {
-                Err(e) if e.starts_with("__trigger: attaching") => {
+                Err(e) if e.downcast_ref::<trigger::AttachError>().is_some() => {
                     r.outcome =
-                        Outcome::Skip(format!("{e} (the kernel may lack the attach point)"));
+                        Outcome::Skip(format!("{e:#} (the kernel may lack the attach point)"));
                     return r;
                 }
                 ran => result(ran.map(|()| None)),
@@ -574,24 +532,16 @@ impl Env {
             Ok(got) => {
                 r.retval = Some(got);
                 if !want.accepts(got) {
-                    r.outcome = Outcome::Fail;
                     match spec.result.as_deref() {
-                        Some(var) => {
-                            r.diagnostics.push(format!("expected: {var} == {want}"));
-                            r.diagnostics.push(format!("got: {}", fmt_retval(got)));
-                        }
-                        None => {
-                            r.diagnostics.push(format!("expected: retval {want}"));
-                            r.diagnostics
-                                .push(format!("got: retval {}", fmt_retval(got)));
-                        }
+                        Some(var) => r.fail_expected(format!("{var} == {want}"), fmt_retval(got)),
+                        None => r.fail_expected(
+                            format!("retval {want}"),
+                            format!("retval {}", fmt_retval(got)),
+                        ),
                     }
                 }
             }
-            Err(e) => {
-                r.outcome = Outcome::Fail;
-                r.diagnostics.push(e);
-            }
+            Err(e) => r.fail_with(format!("{e:#}")),
         }
         r
     }
@@ -705,7 +655,7 @@ mod tests {
     fn unanalysable_program_is_skipped_if_any_extern_is_missing() {
         let o = object(&[("bpf_rdynptr_clone", true)]);
         let mut p = program(&[], &[]);
-        p.kfuncs = Err("no symbol".into());
+        p.kfuncs = Err(anyhow!("no symbol"));
         let r = kfunc_skip_reason(&has, None, &o, &p, &[]).unwrap();
         assert!(
             r.contains("bpf_rdynptr_clone") && r.contains("no symbol"),

@@ -3,6 +3,7 @@
 //! FUNC, as written by include/rdynptr/bpf_test.h, parsed into a [`TestSpec`].
 
 use crate::logmatch::Pattern;
+use anyhow::{anyhow, bail};
 use std::fmt;
 
 /// Expected return value of a test run.
@@ -171,17 +172,17 @@ pub fn parse_tags(tags: &[&str]) -> Option<TestSpec> {
             None => (body, None),
         };
         if let Err(e) = apply(&mut spec, key, val) {
-            spec.errors.push(e);
+            spec.errors.push(format!("{e:#}"));
         }
     }
     Some(spec)
 }
 
-fn need<'a>(key: &str, val: Option<&'a str>) -> Result<&'a str, String> {
-    val.ok_or_else(|| format!("annotation {key} needs a value ({key}=...)"))
+fn need<'a>(key: &str, val: Option<&'a str>) -> anyhow::Result<&'a str> {
+    val.ok_or_else(|| anyhow!("annotation {key} needs a value ({key}=...)"))
 }
 
-fn apply(spec: &mut TestSpec, key: &str, val: Option<&str>) -> Result<(), String> {
+fn apply(spec: &mut TestSpec, key: &str, val: Option<&str>) -> anyhow::Result<()> {
     match key {
         "test_expect_success" => spec.expect_failure = false,
         "test_expect_failure" => spec.expect_failure = true,
@@ -194,9 +195,9 @@ fn apply(spec: &mut TestSpec, key: &str, val: Option<&str>) -> Result<(), String
         "test_description" => spec.description = Some(need(key, val)?.to_string()),
         "test_log_level" => {
             let v = need(key, val)?;
-            let n = parse_int(v).ok_or_else(|| format!("bad __log_level value '{v}'"))?;
+            let n = parse_int(v).ok_or_else(|| anyhow!("bad __log_level value '{v}'"))?;
             spec.log_level =
-                Some(u32::try_from(n).map_err(|_| format!("bad __log_level value '{v}'"))?);
+                Some(u32::try_from(n).map_err(|_| anyhow!("bad __log_level value '{v}'"))?);
         }
         "test_prog_flags" => {
             let v = need(key, val)?;
@@ -204,7 +205,7 @@ fn apply(spec: &mut TestSpec, key: &str, val: Option<&str>) -> Result<(), String
                 Some(n) => (true, n),
                 None => (false, v),
             };
-            let flag = parse_prog_flag(name).ok_or_else(|| format!("bad __flag value '{v}'"))?;
+            let flag = parse_prog_flag(name).ok_or_else(|| anyhow!("bad __flag value '{v}'"))?;
             if clear {
                 spec.flags_set &= !flag;
                 spec.flags_clear |= flag;
@@ -217,7 +218,7 @@ fn apply(spec: &mut TestSpec, key: &str, val: Option<&str>) -> Result<(), String
         "test_arch" => {
             let v = need(key, val)?;
             if !ARCHES.contains(&v) {
-                return Err(format!("bad __arch value '{v}'"));
+                bail!("bad __arch value '{v}'");
             }
             spec.arches.push(v.to_string());
         }
@@ -225,14 +226,14 @@ fn apply(spec: &mut TestSpec, key: &str, val: Option<&str>) -> Result<(), String
             spec.load_mode = Some(match need(key, val)? {
                 "jited" => LoadMode::Jited,
                 "no_jited" => LoadMode::NoJited,
-                v => return Err(format!("bad load_mode value '{v}'")),
+                v => bail!("bad load_mode value '{v}'"),
             })
         }
         "test_linear_size" => {
             let v = need(key, val)?.trim();
             spec.linear_size = Some(
                 v.parse()
-                    .map_err(|_| format!("bad __linear_size value '{v}'"))?,
+                    .map_err(|_| anyhow!("bad __linear_size value '{v}'"))?,
             );
         }
         "test_trigger" => {
@@ -241,14 +242,14 @@ fn apply(spec: &mut TestSpec, key: &str, val: Option<&str>) -> Result<(), String
         "test_result" => {
             let v = need(key, val)?.trim();
             if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err(format!("bad __result variable '{v}'"));
+                bail!("bad __result variable '{v}'");
             }
             spec.result = Some(v.to_string());
         }
         "test_needs_kfunc" => {
             let v = need(key, val)?.trim();
             if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err(format!("bad __needs_kfunc name '{v}'"));
+                bail!("bad __needs_kfunc name '{v}'");
             }
             spec.needs_kfuncs.push(v.to_string());
         }
@@ -306,13 +307,13 @@ const ERRNOS: &[(&str, i64)] = &[
 
 /// Parses the text of __retval(): what the C preprocessor made of the
 /// argument.
-pub fn parse_retval(text: &str) -> Result<Retval, String> {
+pub fn parse_retval(text: &str) -> anyhow::Result<Retval> {
     let mut s = text.trim();
     // "(-22)" from a parenthesised macro.
     while s.len() >= 2 && s.starts_with('(') && s.ends_with(')') {
         s = s[1..s.len() - 1].trim();
     }
-    let bad = || format!("bad __retval value '{text}'");
+    let bad = || anyhow!("bad __retval value '{text}'");
     let v: i64 = match s {
         "_INT_MIN" | "INT_MIN" => i64::from(i32::MIN),
         "INT_MAX" => i64::from(i32::MAX),
@@ -335,7 +336,7 @@ pub fn parse_retval(text: &str) -> Result<Retval, String> {
         },
     };
     if !(i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(&v) {
-        return Err(format!("__retval value '{text}' does not fit in 32 bits"));
+        bail!("__retval value '{text}' does not fit in 32 bits");
     }
     let bits = v as u32;
     if bits == POINTER_VALUE {
@@ -438,22 +439,31 @@ mod tests {
 
     #[test]
     fn retval_forms() {
-        assert_eq!(parse_retval("0"), Ok(Retval::Value(0)));
-        assert_eq!(parse_retval("42"), Ok(Retval::Value(42)));
-        assert_eq!(parse_retval("-1"), Ok(Retval::Value(u32::MAX)));
-        assert_eq!(parse_retval("0xffffffff"), Ok(Retval::Value(u32::MAX)));
-        assert_eq!(parse_retval("-0x10"), Ok(Retval::Value(-16i32 as u32)));
-        assert_eq!(parse_retval("(-22)"), Ok(Retval::Value(-22i32 as u32)));
-        assert_eq!(parse_retval("-EINVAL"), Ok(Retval::Value(-22i32 as u32)));
-        assert_eq!(parse_retval("-ERANGE"), Ok(Retval::Value(-34i32 as u32)));
+        assert_eq!(parse_retval("0").unwrap(), Retval::Value(0));
+        assert_eq!(parse_retval("42").unwrap(), Retval::Value(42));
+        assert_eq!(parse_retval("-1").unwrap(), Retval::Value(u32::MAX));
+        assert_eq!(parse_retval("0xffffffff").unwrap(), Retval::Value(u32::MAX));
+        assert_eq!(parse_retval("-0x10").unwrap(), Retval::Value(-16i32 as u32));
+        assert_eq!(parse_retval("(-22)").unwrap(), Retval::Value(-22i32 as u32));
         assert_eq!(
-            parse_retval("-EOPNOTSUPP"),
-            Ok(Retval::Value(-95i32 as u32))
+            parse_retval("-EINVAL").unwrap(),
+            Retval::Value(-22i32 as u32)
         );
-        assert_eq!(parse_retval("_INT_MIN"), Ok(Retval::Value(0x8000_0000)));
-        assert_eq!(parse_retval("0xbadcafe"), Ok(Retval::Any));
-        assert_eq!(parse_retval("POINTER_VALUE"), Ok(Retval::Any));
-        assert_eq!(parse_retval("TEST_DATA_LEN"), Ok(Retval::Value(64)));
+        assert_eq!(
+            parse_retval("-ERANGE").unwrap(),
+            Retval::Value(-34i32 as u32)
+        );
+        assert_eq!(
+            parse_retval("-EOPNOTSUPP").unwrap(),
+            Retval::Value(-95i32 as u32)
+        );
+        assert_eq!(
+            parse_retval("_INT_MIN").unwrap(),
+            Retval::Value(0x8000_0000)
+        );
+        assert_eq!(parse_retval("0xbadcafe").unwrap(), Retval::Any);
+        assert_eq!(parse_retval("POINTER_VALUE").unwrap(), Retval::Any);
+        assert_eq!(parse_retval("TEST_DATA_LEN").unwrap(), Retval::Value(64));
     }
 
     #[test]

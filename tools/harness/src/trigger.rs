@@ -5,8 +5,10 @@
 //! program (`__result`).  An rdynptr extension of the bpf_misc.h
 //! annotations; see Documentation/harness.rst.
 
+use anyhow::{anyhow, bail, Context as _};
 use libbpf_rs::btf::types::{DataSec, Var};
 use libbpf_rs::{MapCore, MapFlags, Object, ProgramMut};
+use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -36,51 +38,66 @@ pub enum Action {
 
 impl Action {
     /// Parses the text of `__trigger(...)`.
-    pub fn parse(text: &str) -> Result<Action, String> {
+    pub fn parse(text: &str) -> anyhow::Result<Action> {
         match text.split_once(':') {
             None if text == "open" => Ok(Action::Open(None)),
             Some(("open", path)) if path.starts_with('/') => {
                 Ok(Action::Open(Some(PathBuf::from(path))))
             }
-            _ => Err(format!(
-                "bad __trigger '{text}': use \"open\" or \"open:/absolute/path\""
-            )),
+            _ => bail!("bad __trigger '{text}': use \"open\" or \"open:/absolute/path\""),
         }
     }
 
     /// Does it (in the calling thread).
-    pub fn run(&self) -> Result<(), String> {
+    pub fn run(&self) -> anyhow::Result<()> {
         let path = match self {
             Action::Open(Some(p)) => p.clone(),
             Action::Open(None) => test_file()?.to_owned(),
         };
         let mut f = std::fs::File::open(&path)
-            .map_err(|e| format!("__trigger: cannot open {}: {e}", path.display()))?;
+            .with_context(|| format!("__trigger: cannot open {}", path.display()))?;
         let mut data = Vec::new();
         f.read_to_end(&mut data)
-            .map_err(|e| format!("__trigger: cannot read {}: {e}", path.display()))?;
+            .with_context(|| format!("__trigger: cannot read {}", path.display()))?;
         Ok(())
     }
 }
 
 /// Makes the test file once per run (the first call writes it).
-pub fn test_file() -> Result<&'static Path, String> {
-    static MADE: OnceLock<Result<(), String>> = OnceLock::new();
+pub fn test_file() -> anyhow::Result<&'static Path> {
+    static MADE: OnceLock<anyhow::Result<()>> = OnceLock::new();
     MADE.get_or_init(|| {
         let data: Vec<u8> = (0..TEST_FILE_LEN).map(test_file_byte).collect();
-        std::fs::write(TEST_FILE, data).map_err(|e| format!("cannot write {TEST_FILE}: {e}"))
+        std::fs::write(TEST_FILE, data).with_context(|| format!("cannot write {TEST_FILE}"))
     })
-    .clone()
+    .as_ref()
     .map(|()| Path::new(TEST_FILE))
+    // Every caller gets the first one's error (anyhow's is not Clone).
+    .map_err(|e| anyhow!("{e:#}"))
 }
 
-/// Attaches `prog`, runs `action` and detaches.
-pub fn attach_and_trigger(prog: &ProgramMut<'_>, action: &Action) -> Result<(), String> {
+/// Attaching the program of a `__trigger` test failed (the kernel may
+/// lack the attach point: the runner skips the test), as opposed to the
+/// trigger itself failing.
+#[derive(Debug)]
+pub struct AttachError(String);
+
+impl fmt::Display for AttachError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AttachError {}
+
+/// Attaches `prog`, runs `action` and detaches.  A failed attach is an
+/// [`AttachError`].
+pub fn attach_and_trigger(prog: &ProgramMut<'_>, action: &Action) -> anyhow::Result<()> {
     let link = prog.attach().map_err(|e| {
-        format!(
+        AttachError(format!(
             "__trigger: attaching {} failed: {e}",
             prog.name().to_string_lossy()
-        )
+        ))
     })?;
     let r = action.run();
     drop(link);
@@ -88,8 +105,8 @@ pub fn attach_and_trigger(prog: &ProgramMut<'_>, action: &Action) -> Result<(), 
 }
 
 /// The value of the global integer `var` of `obj` (in .bss or .data).
-pub fn read_global(obj: &Object, var: &str) -> Result<i64, String> {
-    let btf = crate::runner::object_btf(obj).map_err(|e| format!("__result: {e}"))?;
+pub fn read_global(obj: &Object, var: &str) -> anyhow::Result<i64> {
+    let btf = crate::runner::object_btf(obj).context("__result")?;
     for sec in [".bss", ".data"] {
         let Some(ds) = btf.type_by_name::<DataSec<'_>>(sec) else {
             continue;
@@ -104,27 +121,25 @@ pub fn read_global(obj: &Object, var: &str) -> Result<i64, String> {
         let map = obj
             .maps()
             .find(|m| m.name().to_string_lossy().ends_with(sec))
-            .ok_or_else(|| format!("__result: no {sec} map"))?;
+            .ok_or_else(|| anyhow!("__result: no {sec} map"))?;
         let value = map
             .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
-            .map_err(|e| format!("__result: reading {sec}: {e}"))?
-            .ok_or_else(|| format!("__result: {sec} is empty"))?;
+            .with_context(|| format!("__result: reading {sec}"))?
+            .ok_or_else(|| anyhow!("__result: {sec} is empty"))?;
         let at = info.offset as usize;
         let bytes = value
             .get(at..at + info.size)
-            .ok_or_else(|| format!("__result: {var} lies outside {sec}"))?;
+            .ok_or_else(|| anyhow!("__result: {var} lies outside {sec}"))?;
         return match *bytes {
             [a, b, c, d] => Ok(i32::from_ne_bytes([a, b, c, d]).into()),
             [a, b, c, d, e, f, g, h] => Ok(i64::from_ne_bytes([a, b, c, d, e, f, g, h])),
-            _ => Err(format!(
+            _ => Err(anyhow!(
                 "__result: {var} is {} bytes, not a 32- or 64-bit integer",
                 bytes.len()
             )),
         };
     }
-    Err(format!(
-        "__result: the program has no global {var} (in .bss or .data)"
-    ))
+    bail!("__result: the program has no global {var} (in .bss or .data)")
 }
 
 #[cfg(test)]
@@ -133,13 +148,29 @@ mod tests {
 
     #[test]
     fn trigger_actions_are_parsed() {
-        assert_eq!(Action::parse("open"), Ok(Action::Open(None)));
+        assert_eq!(Action::parse("open").unwrap(), Action::Open(None));
         assert_eq!(
-            Action::parse("open:/etc/hostname"),
-            Ok(Action::Open(Some("/etc/hostname".into())))
+            Action::parse("open:/etc/hostname").unwrap(),
+            Action::Open(Some("/etc/hostname".into()))
         );
         assert!(Action::parse("open:relative").is_err());
         assert!(Action::parse("exec:/bin/true").is_err());
+    }
+
+    #[test]
+    fn a_failed_attach_is_told_from_a_failed_trigger() {
+        let e: anyhow::Error = AttachError("__trigger: attaching p failed: ENOENT".into()).into();
+        assert!(e.downcast_ref::<AttachError>().is_some());
+        assert_eq!(format!("{e:#}"), "__trigger: attaching p failed: ENOENT");
+        let e = Action::Open(Some("/nonexistent/rdynptr-test".into()))
+            .run()
+            .unwrap_err();
+        assert!(e.downcast_ref::<AttachError>().is_none());
+        let e = format!("{e:#}");
+        assert!(
+            e.starts_with("__trigger: cannot open /nonexistent/rdynptr-test: "),
+            "{e}"
+        );
     }
 
     #[test]

@@ -27,23 +27,39 @@ pub const KINDS: [model::Kind; 7] = [
     model::Kind::File,
 ];
 
-/// The sweep tests, in the order they run.
-pub const TESTS: &[&str] = &[
-    "sweep/model_local",
-    "sweep/model_ringbuf",
-    "sweep/model_skb",
-    "sweep/model_skb_rdonly",
-    "sweep/model_skb_meta",
-    "sweep/model_xdp",
-    "sweep/model_file",
-    "sweep/differential_local",
-    "sweep/differential_ringbuf",
-    "sweep/differential_skb",
-    "sweep/differential_skb_rdonly",
-    "sweep/differential_skb_meta",
-    "sweep/differential_xdp",
-    "sweep/differential_file",
-];
+/// How a sweep test checks the kfuncs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Against the model of the documented semantics (sweep/model_X).
+    Model,
+    /// Against the kernel's own dynptr kfuncs (sweep/differential_X).
+    Differential,
+}
+
+/// One sweep test: a check of one dynptr type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepTest {
+    pub check: Check,
+    pub kind: model::Kind,
+}
+
+impl SweepTest {
+    /// The sweep tests, in the order they run: the model tests, then the
+    /// differential ones.
+    pub fn all() -> impl Iterator<Item = SweepTest> {
+        [Check::Model, Check::Differential]
+            .into_iter()
+            .flat_map(|check| KINDS.into_iter().map(move |kind| SweepTest { check, kind }))
+    }
+
+    pub fn name(self) -> String {
+        let check = match self.check {
+            Check::Model => "model",
+            Check::Differential => "differential",
+        };
+        format!("sweep/{check}_{}", self.kind.name())
+    }
+}
 
 /// Batches (proptest cases) per test by default.  A batch has
 /// `ops::MIN_BATCH..=ops::BATCH` sequences, so the seven model tests run at

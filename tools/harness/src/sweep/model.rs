@@ -452,7 +452,11 @@ mod tests {
         assert_eq!(steps, [(0, 3), (3, 3), (6, 2)], "the last chunk is shorter");
         assert_eq!((out.ret, out.steps, out.end, out.err), (0, 3, 8, 0));
         let (out, steps) = steps_of(&local(0), 4, Walk::Chunks);
-        assert_eq!((out.ret, out.steps, steps.len()), (0, 0, 0), "an empty view has no step");
+        assert_eq!(
+            (out.ret, out.steps, steps.len()),
+            (0, 0, 0),
+            "an empty view has no step"
+        );
     }
 
     #[test]
@@ -462,7 +466,11 @@ mod tests {
         assert_eq!(steps, [(0, 2), (3, 2), (6, 2), (9, 1)]);
         assert_eq!(out.err, ERANGE, "a step of 3 from 9 is past the end");
         let (out, steps) = steps_of(&v, 2, Walk::Step(5));
-        assert_eq!((steps.len(), out.err), (2, 0), "landing on the end ends normally");
+        assert_eq!(
+            (steps.len(), out.err),
+            (2, 0),
+            "landing on the end ends normally"
+        );
         let (out, _) = steps_of(&v, 2, Walk::Step(0));
         assert_eq!((out.steps, out.err), (1, EINVAL));
         let (out, _) = steps_of(&v, 2, Walk::Step(1 << 32));
@@ -490,7 +498,10 @@ mod tests {
     #[test]
     fn iterators_refuse_null_dynptrs_zero_chunks_and_too_many_steps() {
         let none = |_| None;
-        assert_eq!(View::null(Kind::Skb).iterate(1, Walk::Chunks, none).ret, EINVAL);
+        assert_eq!(
+            View::null(Kind::Skb).iterate(1, Walk::Chunks, none).ret,
+            EINVAL
+        );
         assert_eq!(local(4).iterate(0, Walk::Chunks, none).ret, EINVAL);
         let big = View::new(Kind::File, MAX_LOOPS + 1, true);
         assert_eq!(big.iterate(1, Walk::Chunks, none).ret, E2BIG);

@@ -4,6 +4,7 @@
 //! BPF program (tools/selftests/rdynptr_sweep.bpf.c) and read back.
 
 use super::model::{self, IterOut, Kind, View, Walk};
+use anyhow::{anyhow, bail};
 use proptest::prelude::*;
 use std::fmt;
 use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
@@ -159,7 +160,13 @@ impl fmt::Display for Op {
                 write!(f, "{}(s{}, {:#x})", self.code.name(), self.slot, self.arg)
             }
             Code::Iter | Code::IterRec => {
-                write!(f, "{}(s{}, chunk {:#x})", self.code.name(), self.slot, self.arg)
+                write!(
+                    f,
+                    "{}(s{}, chunk {:#x})",
+                    self.code.name(),
+                    self.slot,
+                    self.arg
+                )
             }
             Code::IterStep => write!(
                 f,
@@ -349,11 +356,7 @@ pub fn resolve(kind: Kind, pkt_len: u32, spec: &SeqSpec) -> (Seq, Vec<ModelStep>
                 unreachable!("slot 0 always exists")
             };
             arg = match code {
-                Code::GetSize
-                | Code::GetOffset
-                | Code::IsNull
-                | Code::IsRdonly
-                | Code::Clone => 0,
+                Code::GetSize | Code::GetOffset | Code::IsNull | Code::IsRdonly | Code::Clone => 0,
                 _ => o.arg.resolve(v.usable()),
             };
             if code == Code::IterStep {
@@ -557,16 +560,16 @@ pub const OUT_SIZE: usize = std::mem::size_of::<WireOut>();
 /// offsets): the same fields, in the same places, and the same sizes.
 pub fn check_layout(
     btf_struct: impl Fn(&str) -> Option<(usize, Vec<(String, usize)>)>,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     for (name, size, fields) in layouts() {
-        let (bsize, members) = btf_struct(name)
-            .ok_or_else(|| format!("struct {name} is not in the object's BTF"))?;
+        let (bsize, members) =
+            btf_struct(name).ok_or_else(|| anyhow!("struct {name} is not in the object's BTF"))?;
         let ours: Vec<(String, usize)> = fields.iter().map(|&(f, o)| (f.to_string(), o)).collect();
         if bsize != size || members != ours {
-            return Err(format!(
-                "struct {name} differs between rdynptr_sweep.bpf.c ({bsize} bytes: {members:?}) \\
+            bail!(
+                "struct {name} differs between rdynptr_sweep.bpf.c ({bsize} bytes: {members:?}) \
                  and tools/harness/src/sweep/ops.rs ({size} bytes: {ours:?})"
-            ));
+            );
         }
     }
     Ok(())
@@ -691,12 +694,15 @@ mod tests {
     /// The layouts as a BTF with the mirrors' own fields would give them.
     fn btf_of_mirrors(name: &str) -> Option<(usize, Vec<(String, usize)>)> {
         let (_, size, fields) = layouts().into_iter().find(|l| l.0 == name)?;
-        Some((size, fields.iter().map(|&(f, o)| (f.to_string(), o)).collect()))
+        Some((
+            size,
+            fields.iter().map(|&(f, o)| (f.to_string(), o)).collect(),
+        ))
     }
 
     #[test]
     fn layout_check_finds_swapped_fields_of_the_same_size() {
-        assert_eq!(check_layout(btf_of_mirrors), Ok(()));
+        check_layout(btf_of_mirrors).unwrap();
         // rd_first and rd_last swapped in the C struct: same size.
         let swapped = |name: &str| {
             let (size, mut f) = btf_of_mirrors(name)?;
@@ -708,10 +714,11 @@ mod tests {
             }
             Some((size, f))
         };
-        let e = check_layout(swapped).unwrap_err();
+        let e = format!("{:#}", check_layout(swapped).unwrap_err());
         assert!(e.starts_with("struct sw_obs differs"), "{e}");
         let missing = |name: &str| (name != "sw_iter").then(|| btf_of_mirrors(name)).flatten();
-        assert!(check_layout(missing).unwrap_err().contains("sw_iter"));
+        let e = format!("{:#}", check_layout(missing).unwrap_err());
+        assert!(e.contains("sw_iter"), "{e}");
     }
 
     #[test]
@@ -822,7 +829,10 @@ mod tests {
         assert_eq!((w.nseqs, w.kind, w.tid), (1, 3, 42));
         assert_eq!((w.seqs[0].size, w.seqs[0].flags, w.seqs[0].nops), (5, 1, 1));
         let o = w.seqs[0].ops[0];
-        assert_eq!((o.code, o.slot, o.src, o.arg, o.step), (9, 2, 1, u64::MAX, 7));
+        assert_eq!(
+            (o.code, o.slot, o.src, o.arg, o.step),
+            (9, 2, 1, u64::MAX, 7)
+        );
         assert_eq!(w.pattern[300], pattern(300));
         let mut out = WireOut::new_box_zeroed().unwrap();
         out.runs = 3;

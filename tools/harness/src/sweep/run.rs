@@ -7,12 +7,14 @@
 
 use super::model::{Kind, View, EINVAL, EOPNOTSUPP, ERANGE};
 use super::ops::{
-    self, batch_strategy, data_byte, encode, pattern, resolve, BatchSpec, Code, IterObs,
-    ModelStep, Obs, Op, Seq, SeqOut, CODES, NOT_APPLIED, SLOTS,
+    self, batch_strategy, data_byte, encode, pattern, resolve, BatchSpec, Code, IterObs, ModelStep,
+    Obs, Op, Seq, SeqOut, CODES, NOT_APPLIED, SLOTS,
 };
-use crate::ktap::Outcome;
-use crate::runner::{self, TestReport};
+use super::{Check, SweepTest};
+use crate::report::TestReport;
+use crate::runner;
 use crate::trigger::Action;
+use anyhow::{anyhow, bail, Context as _};
 use libbpf_rs::btf::types::{MemberAttr, Struct};
 use libbpf_rs::btf::HasSize;
 use libbpf_rs::{MapCore, MapFlags, Object, ProgramInput};
@@ -24,8 +26,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 use zerocopy::FromZeros;
-
-pub const CLONE_KFUNC: &str = "bpf_rdynptr_clone";
 
 /// Settings of one run of the sweeps.
 #[derive(Debug, Clone, Copy)]
@@ -72,18 +72,6 @@ fn rng_seed(seed: u64, name: &str) -> [u8; 32] {
     out
 }
 
-/// What a test name stands for.
-fn parse(name: &str) -> Option<(bool, Kind)> {
-    let rest = name.strip_prefix("sweep/")?;
-    let (diff, k) = if let Some(k) = rest.strip_prefix("model_") {
-        (false, k)
-    } else {
-        (true, rest.strip_prefix("differential_")?)
-    };
-    let kind = super::KINDS.into_iter().find(|x| x.name() == k)?;
-    Some((diff, kind))
-}
-
 /// The kind number of rdynptr_sweep.bpf.c (enum sw_kind).
 fn kind_code(k: Kind) -> u32 {
     match k {
@@ -107,18 +95,16 @@ pub struct ProgramCache {
     loaded: Mutex<BTreeMap<String, Arc<Slot>>>,
 }
 
-type Slot = OnceLock<Result<Mutex<Program>, String>>;
+type Slot = OnceLock<anyhow::Result<Mutex<Program>>>;
 
 impl ProgramCache {
-    /// Program `name` of the object at `path`, loading it on first use.
-    fn get(&self, path: &Path, name: &str) -> Arc<Slot> {
-        let slot = match self.loaded.lock() {
+    /// The slot of program `name` (its program is loaded on first use).
+    fn slot(&self, name: &str) -> Arc<Slot> {
+        match self.loaded.lock() {
             Ok(mut m) => m.entry(name.to_string()).or_default().clone(),
             // Another test thread panicked holding the map: load afresh.
             Err(_) => Arc::default(),
-        };
-        slot.get_or_init(|| Program::load(path, name).map(Mutex::new));
-        slot
+        }
     }
 
     /// Closes the programs (they hold the module, which the module tests
@@ -139,11 +125,11 @@ struct Program {
 }
 
 impl Program {
-    fn load(path: &Path, name: &str) -> Result<Program, String> {
+    fn load(path: &Path, name: &str) -> anyhow::Result<Program> {
         let open = runner::open_object(path, |p| p == name)?;
         let obj = open
             .load()
-            .map_err(|e| format!("loading {name} failed: {e}"))?;
+            .with_context(|| format!("loading {name} failed"))?;
         let btf = runner::object_btf(&obj)?;
         ops::check_layout(|n| {
             let st = btf.type_by_name::<Struct<'_>>(n)?;
@@ -169,10 +155,10 @@ impl Program {
             let p = obj
                 .progs_mut()
                 .find(|p| p.name().to_string_lossy() == name)
-                .ok_or_else(|| format!("no program {name}"))?;
+                .ok_or_else(|| anyhow!("no program {name}"))?;
             link = Some(
                 p.attach()
-                    .map_err(|e| format!("attaching {name} failed: {e}"))?,
+                    .with_context(|| format!("attaching {name} failed"))?,
             );
         }
         Ok(Program {
@@ -183,19 +169,19 @@ impl Program {
     }
 
     /// Runs the program on one batch.
-    fn run(&self, kind: Kind, pkt_len: u32, seqs: &[Seq]) -> Result<Vec<SeqOut>, String> {
+    fn run(&self, kind: Kind, pkt_len: u32, seqs: &[Seq]) -> anyhow::Result<Vec<SeqOut>> {
         let map = |n: &str| {
             self.obj
                 .maps()
                 .find(|m| m.name() == n)
-                .ok_or_else(|| format!("no map {n}"))
+                .ok_or_else(|| anyhow!("no map {n}"))
         };
         let key = 0u32.to_ne_bytes();
         // SAFETY: gettid() has no preconditions.
         let tid = unsafe { libc::gettid() } as u32;
         map("sw_in")?
             .update(&key, &encode(kind_code(kind), tid, seqs), MapFlags::ANY)
-            .map_err(|e| format!("updating sw_in: {e}"))?;
+            .context("updating sw_in")?;
         let name = &self.name;
         let before = runs(&map("sw_out")?)?;
         if self.link.is_some() {
@@ -212,47 +198,47 @@ impl Program {
                 .obj
                 .progs_mut()
                 .find(|p| p.name().to_string_lossy() == *name)
-                .ok_or_else(|| format!("no program {name}"))?;
+                .ok_or_else(|| anyhow!("no program {name}"))?;
             let r = p
                 .test_run(input)
-                .map_err(|e| format!("BPF_PROG_TEST_RUN of {name} failed: {e}"))?;
+                .with_context(|| format!("BPF_PROG_TEST_RUN of {name} failed"))?;
             if r.return_value != 1 {
-                return Err(format!("{name} returned {}", r.return_value));
+                bail!("{name} returned {}", r.return_value);
             }
         }
         let out = map("sw_out")?
             .lookup(&key, MapFlags::ANY)
-            .map_err(|e| format!("reading sw_out: {e}"))?
-            .ok_or("sw_out has no element")?;
+            .context("reading sw_out")?
+            .ok_or_else(|| anyhow!("sw_out has no element"))?;
         // Discarded ring buffer records keep their space until the
         // consumer position passes them.
         if kind == Kind::Ringbuf {
             let rb_map = map("sw_rb")?;
             let mut rb = libbpf_rs::RingBufferBuilder::new();
-            rb.add(&rb_map, |_| 0)
-                .map_err(|e| format!("ring buffer: {e}"))?;
+            rb.add(&rb_map, |_| 0).context("ring buffer")?;
             rb.build()
                 .and_then(|r| r.consume())
-                .map_err(|e| format!("consuming the ring buffer: {e}"))?;
+                .context("consuming the ring buffer")?;
         }
         let (after, seqs_out) =
-            ops::decode(&out, seqs.len()).ok_or("sw_out has the wrong size")?;
+            ops::decode(&out, seqs.len()).ok_or_else(|| anyhow!("sw_out has the wrong size"))?;
         if after != before + 1 {
-            return Err(format!(
+            bail!(
                 "{name} ran {} times for one batch",
                 after.wrapping_sub(before)
-            ));
+            );
         }
         Ok(seqs_out)
     }
 }
 
-fn runs(m: &libbpf_rs::Map<'_>) -> Result<u64, String> {
+fn runs(m: &libbpf_rs::Map<'_>) -> anyhow::Result<u64> {
     let v = m
         .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
-        .map_err(|e| format!("reading sw_out: {e}"))?
-        .ok_or("sw_out has no element")?;
-    Ok(ops::decode(&v, 0).ok_or("sw_out has the wrong size")?.0)
+        .context("reading sw_out")?
+        .ok_or_else(|| anyhow!("sw_out has no element"))?;
+    let (runs, _) = ops::decode(&v, 0).ok_or_else(|| anyhow!("sw_out has the wrong size"))?;
+    Ok(runs)
 }
 
 /// The observation the program must record for a slot holding `v`.
@@ -306,7 +292,10 @@ fn walk_diff(got: &IterObs, want: &IterObs) -> Vec<String> {
         d.push(format!("walk: {} steps vs {}", got.steps, want.steps));
     }
     if got.end != want.end {
-        d.push(format!("walk: last step ends at {} vs {}", got.end, want.end));
+        d.push(format!(
+            "walk: last step ends at {} vs {}",
+            got.end, want.end
+        ));
     }
     if got.err != want.err {
         d.push(format!("walk: set_step error {} vs {}", got.err, want.err));
@@ -390,13 +379,13 @@ fn fmt_seq(kind: Kind, pkt_len: u32, seq: &Seq) -> String {
 
 /// Compares one sequence's run with the model; Err(explanation) at the
 /// first step that differs.
-fn check_model(kind: Kind, seq: &Seq, model: &[ModelStep], out: &SeqOut) -> Result<(), String> {
+fn check_model(kind: Kind, seq: &Seq, model: &[ModelStep], out: &SeqOut) -> anyhow::Result<()> {
     if out.done as usize != seq.ops.len() {
-        return Err(format!(
+        bail!(
             "the program applied {} of {} operations",
             out.done,
             seq.ops.len()
-        ));
+        );
     }
     for (j, (m, got)) in model.iter().zip(&out.steps).enumerate() {
         let what = if j == 0 {
@@ -434,7 +423,7 @@ fn check_model(kind: Kind, seq: &Seq, model: &[ModelStep], out: &SeqOut) -> Resu
                 .map(|d| format!("{d} (kernel vs model)")),
         );
         if !diffs.is_empty() {
-            return Err(format!("after {what}:\n  {}", diffs.join("\n  ")));
+            bail!("after {what}:\n  {}", diffs.join("\n  "));
         }
     }
     Ok(())
@@ -450,15 +439,15 @@ fn check_diff(
     model: &[ModelStep],
     rd: &SeqOut,
     kern: &SeqOut,
-) -> Result<[u64; KNOWN], String> {
+) -> anyhow::Result<[u64; KNOWN]> {
     let mut known = [0u64; KNOWN];
     for (name, o) in [("rdynptr", rd), ("kernel", kern)] {
         if o.done as usize != seq.ops.len() {
-            return Err(format!(
+            bail!(
                 "the {name} program applied {} of {} operations",
                 o.done,
                 seq.ops.len()
-            ));
+            );
         }
     }
     // Slots whose views differ by a classified difference: not compared
@@ -523,7 +512,7 @@ fn check_diff(
                 None => "creation".to_string(),
                 Some(o) => format!("op {j} {o}"),
             };
-            return Err(format!("after {what}:\n  {}", diffs.join("\n  ")));
+            bail!("after {what}:\n  {}", diffs.join("\n  "));
         }
     }
     Ok(known)
@@ -670,29 +659,25 @@ impl Stats {
     }
 }
 
-/// Runs sweep test `name` with the programs of `object`.
+/// Runs sweep test `test` with the programs of `object`.
 pub fn run_test(
-    name: &str,
+    test: SweepTest,
     object: &Path,
     opt: &Options,
     cache: &ProgramCache,
 ) -> (TestReport, Stats) {
-    let Some((diff, kind)) = parse(name) else {
-        return (
-            TestReport::fail(format!("unknown sweep test {name}")),
-            Stats::default(),
-        );
-    };
+    let (diff, kind) = (test.check == Check::Differential, test.kind);
+    let name = &test.name();
     let base = format!("sweep_{}", kind.name());
     let mut names = vec![format!("{base}_rd")];
     if diff {
         names.push(format!("{base}_kern"));
     }
-    let slots: Vec<Arc<Slot>> = names.iter().map(|n| cache.get(object, n)).collect();
+    let slots: Vec<Arc<Slot>> = names.iter().map(|n| cache.slot(n)).collect();
     let mut progs = Vec::new();
-    for slot in &slots {
-        match slot.get() {
-            Some(Ok(p)) => match p.lock() {
+    for (slot, name) in slots.iter().zip(&names) {
+        match slot.get_or_init(|| Program::load(object, name).map(Mutex::new)) {
+            Ok(p) => match p.lock() {
                 Ok(g) => progs.push(g),
                 Err(_) => {
                     return (
@@ -701,13 +686,7 @@ pub fn run_test(
                     )
                 }
             },
-            Some(Err(e)) => return (TestReport::fail(e.clone()), Stats::default()),
-            None => {
-                return (
-                    TestReport::fail("internal error: sweep program not loaded"),
-                    Stats::default(),
-                )
-            }
+            Err(e) => return (TestReport::fail(format!("{e:#}")), Stats::default()),
         }
     }
     let stats = Cell::new(Stats::default());
@@ -751,7 +730,8 @@ pub fn run_test(
             count(&resolved);
         }
         let run = |p: usize| progs[p].run(kind, b.pkt_len, &seqs);
-        let fail = |e: String| {
+        let fail = |e: anyhow::Error| {
+            let e = format!("{e:#}");
             infra_error.borrow_mut().get_or_insert(e.clone());
             TestCaseError::fail(e)
         };
@@ -773,7 +753,7 @@ pub fn run_test(
                 }),
             };
             if let Err(why) = r {
-                msgs.push(failure(kind, b.pkt_len, seq, model, &why));
+                msgs.push(failure(kind, b.pkt_len, seq, model, &format!("{why:#}")));
             }
         }
         if msgs.is_empty() {
@@ -799,43 +779,33 @@ pub fn run_test(
     let result = runner.run(&batch_strategy(kind, opt.clone), test);
     let elapsed = start.elapsed();
     let s = stats.get();
-    let mut rep = TestReport {
-        outcome: Outcome::Pass,
-        retval: None,
-        verifier_log: None,
-        diagnostics: vec![
-            format!(
-                "{} sequences ({} operations) in {} batches, {:.1} s",
-                s.sequences,
-                s.ops,
-                s.batches,
-                elapsed.as_secs_f64()
-            ),
-            s.coverage(),
-        ],
-    };
+    let mut rep = TestReport::pass();
+    rep.note(format!(
+        "{} sequences ({} operations) in {} batches, {:.1} s",
+        s.sequences,
+        s.ops,
+        s.batches,
+        elapsed.as_secs_f64()
+    ));
+    rep.note(s.coverage());
     if diff {
-        rep.diagnostics.push(s.classified());
+        rep.note(s.classified());
     }
     match result {
         Ok(()) => {}
-        Err(TestError::Abort(why)) => {
-            rep.outcome = Outcome::Fail;
-            rep.diagnostics.push(format!("aborted: {why}"));
-        }
+        Err(TestError::Abort(why)) => rep.fail_with(format!("aborted: {why}")),
         Err(TestError::Fail(why, batch)) => {
-            rep.outcome = Outcome::Fail;
             if let Some(e) = infra_error.borrow().as_ref() {
-                rep.diagnostics.push(format!("error: {e}"));
+                rep.fail_with(format!("error: {e}"));
             } else {
-                rep.diagnostics.push(format!(
+                rep.fail_with(format!(
                     "mismatch (after shrinking; the shortest failing sequence of a batch of {}):",
                     batch.seqs.len()
                 ));
                 rep.diagnostics
                     .extend(why.message().lines().map(str::to_string));
             }
-            rep.diagnostics.push(format!(
+            rep.note(format!(
                 "replay: make vmtest FILTER={name} SWEEP_SEED={} (or rdynptr-test --sweep-seed {} ...)",
                 opt.seed, opt.seed
             ));
@@ -855,16 +825,15 @@ mod tests {
     }
 
     #[test]
-    fn test_names_map_to_kinds() {
-        for t in crate::sweep::TESTS {
-            assert!(parse(t).is_some(), "{t}");
-        }
+    fn every_type_has_a_model_and_a_differential_test() {
+        let names: Vec<String> = SweepTest::all().map(SweepTest::name).collect();
+        assert_eq!(names.len(), 2 * crate::sweep::KINDS.len());
+        assert_eq!(names[0], "sweep/model_local");
+        assert!(names.contains(&"sweep/differential_skb_meta".to_string()));
         assert_eq!(
-            parse("sweep/differential_skb_meta"),
-            Some((true, Kind::SkbMeta))
+            names.last().map(String::as_str),
+            Some("sweep/differential_file")
         );
-        assert_eq!(parse("sweep/model_file"), Some((false, Kind::File)));
-        assert_eq!(parse("sweep/model_nothing"), None);
     }
 
     #[test]
@@ -959,11 +928,11 @@ mod tests {
             op(Code::Trim, 0, Arg::Wrap32(0)),
         ]);
         let mut out = run_of(Kind::Local, &m, &s);
-        assert_eq!(check_model(Kind::Local, &s, &m, &out), Ok(()));
+        check_model(Kind::Local, &s, &m, &out).unwrap();
         // A trim comparing on 32 bits: 2^32 + 12 acts as 12.
         out.steps[2].ret = 0;
         out.steps[2].obs[0].size = 0;
-        let e = check_model(Kind::Local, &s, &m, &out).unwrap_err();
+        let e = format!("{:#}", check_model(Kind::Local, &s, &m, &out).unwrap_err());
         assert!(e.starts_with("after op 2 trim(s0, 0x10000000c)"), "{e}");
         assert!(e.contains("result: kernel 0 model -34"), "{e}");
         assert!(e.contains("size: 0 vs 12"), "{e}");
@@ -997,13 +966,19 @@ mod tests {
                                     // the kernel's clone stays valid and full size
         kern.steps[3].obs[1] = obs_of(Kind::Local, &View::new(Kind::Local, 16, false));
         kern.steps[4].ret = 0;
-        assert_eq!(check_diff(Kind::Local, &s, &m, &rd, &kern), Ok([1, 1, 1, 0]));
+        assert_eq!(
+            check_diff(Kind::Local, &s, &m, &rd, &kern).unwrap(),
+            [1, 1, 1, 0]
+        );
         // An unexplained difference: trim results differ on slot 0.
         let (s2, m2) = seq(vec![op(Code::Trim, 0, Arg::Abs(3))]);
         let rd2 = run_of(Kind::Local, &m2, &s2);
         let mut k2 = as_kernel_run(&rd2);
         k2.steps[1].ret = ERANGE;
-        let e = check_diff(Kind::Local, &s2, &m2, &rd2, &k2).unwrap_err();
+        let e = format!(
+            "{:#}",
+            check_diff(Kind::Local, &s2, &m2, &rd2, &k2).unwrap_err()
+        );
         assert!(e.contains("result: rdynptr 0 kernel -34"), "{e}");
     }
 }

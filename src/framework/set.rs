@@ -173,7 +173,7 @@ pub(crate) const fn str_eq(a: &str, b: &str) -> bool {
 /// }
 /// ```
 ///
-/// Each entry names a kfunc defined with [`kfunc!`](crate::kfunc) in scope,
+/// Each entry names a kfunc defined with [`kfunc!`](crate::framework) in scope,
 /// optionally followed by `:` and its flags, the names of [`KfFlags`]
 /// constants joined by `|`. An entry may carry a `#[cfg(...)]` attribute:
 /// when it does not hold, the kfunc is left out of the table.
@@ -182,23 +182,23 @@ pub(crate) const fn str_eq(a: &str, b: &str) -> bool {
 /// the C macros (`NAME`, `__BTF_ID__set8__NAME` with the count and the
 /// `BTF_SET8_KFUNCS` flag, then one `__BTF_ID__func__<kfunc>__<n>` id and
 /// flags pair per kfunc), and defines `static NAME: KfuncSet` to register it
-/// with [`KfuncSetRegistration`](crate::kfunc::KfuncSetRegistration). `NAME`
+/// with [`KfuncSetRegistration`](crate::framework::KfuncSetRegistration). `NAME`
 /// must be unique in the module.
 ///
-/// [`KfFlags`]: crate::kfunc::KfFlags
+/// [`KfFlags`]: crate::framework::KfFlags
 #[macro_export]
 macro_rules! kfunc_set {
     // `(enabled, flags)` of an entry. The flags of an entry whose `#[cfg]`
     // does not hold are not evaluated: they may not exist in this build.
     (@entry [] [$($flag:ident)|*]) => {
-        (true, $crate::kfunc::KfFlags::NONE $(.with($crate::kfunc::KfFlags::$flag))*)
+        (true, $crate::framework::KfFlags::NONE $(.with($crate::framework::KfFlags::$flag))*)
     };
     (@entry [$($cfg:tt)+] [$($flag:ident)|*]) => {{
         #[cfg($($cfg)+)]
-        const ENTRY: (bool, $crate::kfunc::KfFlags) =
-            (true, $crate::kfunc::KfFlags::NONE $(.with($crate::kfunc::KfFlags::$flag))*);
+        const ENTRY: (bool, $crate::framework::KfFlags) =
+            (true, $crate::framework::KfFlags::NONE $(.with($crate::framework::KfFlags::$flag))*);
         #[cfg(not($($cfg)+))]
-        const ENTRY: (bool, $crate::kfunc::KfFlags) = (false, $crate::kfunc::KfFlags::NONE);
+        const ENTRY: (bool, $crate::framework::KfFlags) = (false, $crate::framework::KfFlags::NONE);
         ENTRY
     }};
     (
@@ -274,16 +274,16 @@ macro_rules! kfunc_set {
         };
 
         $(#[$attr])*
-        $vis static $set: $crate::kfunc::KfuncSet = {
+        $vis static $set: $crate::framework::KfuncSet = {
             extern "C" {
                 // The table emitted above (a local symbol of this object).
                 static $set: ::kernel::bindings::btf_id_set8;
             }
-            $crate::kfunc::KfuncSet::new(
+            $crate::framework::KfuncSet::new(
                 ::core::stringify!($set),
                 &raw const $set,
                 &[$(
-                    $crate::kfunc::KfuncEntry::new(
+                    $crate::framework::KfuncEntry::new(
                         ::core::stringify!($kfunc),
                         $crate::kfunc_set!(@entry [$($($cfg)+)?] [$($($flag)|+)?]),
                     ),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Kfuncs written in Rust.
+//! The kfunc framework: kfuncs written in Rust, for any module (rdynptr's
+//! own kfuncs, which use it, are in `src/kfuncs.rs`).
 //!
 //! The C way to add kfuncs to a module is: define `__bpf_kfunc` functions,
 //! list them with their `KF_*` flags between `BTF_KFUNCS_START()` and
@@ -8,7 +9,7 @@
 //! `register_btf_kfunc_id_set()` for some program types. This module is the
 //! Rust side of the same thing:
 //!
-//! - [`kfunc!`](crate::kfunc) defines kfuncs as safe Rust functions whose
+//! - [`kfunc!`](crate::framework) defines kfuncs as safe Rust functions whose
 //!   arguments are [`KfuncArg`] types (for example the dynptr handles of
 //!   [`crate::dynptr`]);
 //! - [`kfunc_set!`](crate::kfunc_set) declares a set with per-kfunc

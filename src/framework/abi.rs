@@ -3,7 +3,7 @@
 //! How a Rust kfunc receives its arguments and returns its value.
 //!
 //! A kfunc is called by BPF programs through its C entry point with C
-//! arguments. [`kfunc!`](crate::kfunc) wraps a safe Rust function into an
+//! arguments. [`kfunc!`](crate::framework) wraps a safe Rust function into an
 //! `extern "C"` function with the C types: each argument type implements
 //! [`KfuncArg`], which names its C type and turns the C value into the Rust
 //! one; the return type implements [`KfuncRet`]. The unsafe part, trusting
@@ -117,15 +117,15 @@ macro_rules! kfunc {
         /// call the verifier accepted.
         #[export_name = ::core::concat!("rust_", ::core::stringify!($name))]
         $vis unsafe extern "C" fn $name(
-            $($arg: <$ty as $crate::kfunc::KfuncArg>::Abi),*
-        ) -> <$crate::kfunc!(@ret $($ret)?) as $crate::kfunc::KfuncRet>::Abi {
+            $($arg: <$ty as $crate::framework::KfuncArg>::Abi),*
+        ) -> <$crate::kfunc!(@ret $($ret)?) as $crate::framework::KfuncRet>::Abi {
             #[inline(always)]
             fn body($($arg: $ty),*) $(-> $ret)? $body
 
-            $crate::kfunc::KfuncRet::into_abi(body($(
+            $crate::framework::KfuncRet::into_abi(body($(
                 // SAFETY: The caller passes the arguments of a call the
                 // verifier accepted; they do not outlive this call.
-                unsafe { <$ty as $crate::kfunc::KfuncArg>::from_abi($arg) }
+                unsafe { <$ty as $crate::framework::KfuncArg>::from_abi($arg) }
             ),*))
         }
     )*};
