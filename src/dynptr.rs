@@ -201,6 +201,8 @@ impl FileState {
 
 /// A dynptr: a copy of a `struct bpf_dynptr_kern`.
 ///
+/// C header: [`include/linux/bpf.h`](srctree/include/linux/bpf.h)
+///
 /// The methods never dereference the data pointer, so any value is safe to
 /// work with; for a FILE dynptr, whose view is elsewhere, the view
 /// methods return [`DynptrError::Unsupported`] (the argument handles,
@@ -321,6 +323,12 @@ impl Dynptr {
 /// references: the verifier lets two arguments be the same dynptr (a clone
 /// may overwrite its parent), so the handles only copy the dynptr in and out
 /// ([`DynptrRef::get`], [`DynptrMut::set`]) and never hold a reference to it.
+///
+/// # Invariants
+///
+/// `ptr` points to an initialized `struct bpf_dynptr_kern`, properly aligned
+/// and valid for reads for as long as the handle lives (the kfunc call);
+/// nothing writes it meanwhile.
 pub struct DynptrRef<'a> {
     ptr: *const bindings::bpf_dynptr_kern,
     _call: PhantomData<&'a bindings::bpf_dynptr_kern>,
@@ -329,9 +337,9 @@ pub struct DynptrRef<'a> {
 impl DynptrRef<'_> {
     /// Reads the dynptr.
     pub fn get(&self) -> Dynptr {
-        // SAFETY: `ptr` is valid for reads during the kfunc call and properly
-        // aligned (see `from_abi`), and any bytes are a valid
-        // `bpf_dynptr_kern` (a pointer and two integers).
+        // SAFETY: By the type invariant, `ptr` is valid for reads and
+        // properly aligned, and any bytes are a valid `bpf_dynptr_kern` (a
+        // pointer and two integers).
         Dynptr(unsafe { ptr::read(self.ptr) })
     }
 
@@ -402,6 +410,8 @@ unsafe impl KfuncArg for DynptrRef<'_> {
     type Abi = *const bindings::bpf_dynptr;
 
     unsafe fn from_abi(abi: Self::Abi) -> Self {
+        // INVARIANT: the verifier's guarantee (the SAFETY comment of the
+        // impl), for the call that `from_abi`'s caller is in.
         Self {
             ptr: abi.cast(),
             _call: PhantomData,
@@ -413,6 +423,12 @@ unsafe impl KfuncArg for DynptrRef<'_> {
 /// kfunc may read and write (for example to change its view).
 ///
 /// Like [`DynptrRef`], a handle to the program's dynptr.
+///
+/// # Invariants
+///
+/// `ptr` points to an initialized `struct bpf_dynptr_kern`, properly aligned
+/// and valid for reads and writes for as long as the handle lives (the
+/// kfunc call); nothing else accesses it meanwhile.
 pub struct DynptrMut<'a> {
     ptr: *mut bindings::bpf_dynptr_kern,
     _call: PhantomData<&'a mut bindings::bpf_dynptr_kern>,
@@ -421,16 +437,15 @@ pub struct DynptrMut<'a> {
 impl DynptrMut<'_> {
     /// Reads the dynptr.
     pub fn get(&self) -> Dynptr {
-        // SAFETY: `ptr` is valid for reads during the kfunc call and properly
-        // aligned (see `from_abi`), and any bytes are a valid
-        // `bpf_dynptr_kern`.
+        // SAFETY: By the type invariant, `ptr` is valid for reads and
+        // properly aligned, and any bytes are a valid `bpf_dynptr_kern`.
         Dynptr(unsafe { ptr::read(self.ptr) })
     }
 
     /// Writes the dynptr.
     pub fn set(&self, dynptr: Dynptr) {
-        // SAFETY: `ptr` is valid for writes during the kfunc call and properly
-        // aligned (see `from_abi`).
+        // SAFETY: By the type invariant, `ptr` is valid for writes and
+        // properly aligned.
         unsafe { ptr::write(self.ptr, dynptr.0) }
     }
 
@@ -478,6 +493,8 @@ unsafe impl KfuncArg for DynptrMut<'_> {
     type Abi = *mut bindings::bpf_dynptr;
 
     unsafe fn from_abi(abi: Self::Abi) -> Self {
+        // INVARIANT: the verifier's guarantee (the SAFETY comment of the
+        // impl), for the call that `from_abi`'s caller is in.
         Self {
             ptr: abi.cast(),
             _call: PhantomData,
@@ -489,6 +506,12 @@ unsafe impl KfuncArg for DynptrMut<'_> {
 /// kfunc must initialize (its previous contents are meaningless).
 ///
 /// Like [`DynptrRef`], a handle to the program's dynptr.
+///
+/// # Invariants
+///
+/// `ptr` points to 16 bytes of the program's stack, 8-byte aligned and
+/// valid for writes for as long as the handle lives (the kfunc call);
+/// nothing else accesses them meanwhile.
 pub struct DynptrUninit<'a> {
     ptr: *mut bindings::bpf_dynptr_kern,
     _call: PhantomData<&'a mut bindings::bpf_dynptr_kern>,
@@ -497,8 +520,8 @@ pub struct DynptrUninit<'a> {
 impl DynptrUninit<'_> {
     /// Initializes the dynptr.
     pub fn init(self, dynptr: Dynptr) {
-        // SAFETY: `ptr` is valid for writes during the kfunc call and properly
-        // aligned (see `from_abi`).
+        // SAFETY: By the type invariant, `ptr` is valid for writes of a
+        // `bpf_dynptr_kern` (16 bytes) and properly aligned.
         unsafe { ptr::write(self.ptr, dynptr.0) }
     }
 }
@@ -511,6 +534,8 @@ unsafe impl KfuncArg for DynptrUninit<'_> {
     type Abi = *mut bindings::bpf_dynptr;
 
     unsafe fn from_abi(abi: Self::Abi) -> Self {
+        // INVARIANT: the verifier's guarantee (the SAFETY comment of the
+        // impl), for the call that `from_abi`'s caller is in.
         Self {
             ptr: abi.cast(),
             _call: PhantomData,

@@ -7,15 +7,24 @@ use kernel::{bindings, error::to_result, ffi, prelude::*, types::Opaque, ThisMod
 use super::{KfuncSet, ProgType};
 
 /// A BPF program, as a kfunc filter sees it.
+///
+/// C header: [`include/linux/bpf.h`](srctree/include/linux/bpf.h)
+///
+/// # Invariants
+///
+/// A `&BpfProg` refers to a `struct bpf_prog` of the kernel, valid for as
+/// long as the reference: references are only made by
+/// `filter_trampoline`, for the duration of the kernel's call to the
+/// filter.
 #[repr(transparent)]
 pub struct BpfProg(Opaque<bindings::bpf_prog>);
 
 impl BpfProg {
     /// The program's type (the raw `enum bpf_prog_type`).
     pub fn prog_type(&self) -> u32 {
-        // SAFETY: `self` wraps a `struct bpf_prog` the kernel keeps alive
-        // while it asks the filter about it (see `filter_trampoline`), and
-        // the program type does not change after the program is created.
+        // SAFETY: By the type invariant, `self` wraps a valid
+        // `struct bpf_prog`, and the program type does not change after the
+        // program is created (no concurrent write).
         unsafe { (*self.0.get()).type_ }
     }
 }
@@ -37,6 +46,7 @@ unsafe extern "C" fn filter_trampoline<F: KfuncFilter>(
     prog: *const bindings::bpf_prog,
     kfunc_btf_id: u32,
 ) -> ffi::c_int {
+    // INVARIANT: the reference lives only during the call.
     // SAFETY: By the safety requirements of this function, `prog` is valid
     // for the call, and `BpfProg` is a transparent wrapper of the struct.
     let prog = unsafe { &*prog.cast::<BpfProg>() };
@@ -49,6 +59,8 @@ unsafe extern "C" fn filter_trampoline<F: KfuncFilter>(
 
 /// A kfunc set registered with the kernel for some program types: owns the
 /// `struct btf_kfunc_id_set` (owner: the module; optional filter).
+///
+/// C header: [`include/linux/btf.h`](srctree/include/linux/btf.h)
 ///
 /// The kernel has no way to unregister a kfunc set: its kfuncs stay callable
 /// until the module is unloaded, and a loaded program that uses them keeps
@@ -74,7 +86,14 @@ impl KfuncSetRegistration {
     /// are registered once. If the kernel refuses, logs an error naming the
     /// set and the program type, and returns the kernel's error; the kernel
     /// then also drops the module's earlier registrations. Call this from
-    /// module init only, at most once per set.
+    /// module init only.
+    ///
+    /// The kernel keeps one kfunc set per module and hook: registering a
+    /// second set of the same module for a hook that already has one (or
+    /// the same set again) makes the kernel warn and fail with `-EINVAL`
+    /// (`btf_populate_kfunc_set()` in kernel/bpf/btf.c). Put the kfuncs of
+    /// a module that share program types in one set; sets for disjoint
+    /// hooks are fine.
     pub fn register(
         module: &'static ThisModule,
         set: &'static KfuncSet,

@@ -2,16 +2,11 @@
 
 //! Kfunc sets: the `BTF_KFUNCS_START()` / `BTF_ID_FLAGS()` / `BTF_KFUNCS_END()`
 //! tables of [`include/linux/btf_ids.h`](srctree/include/linux/btf_ids.h),
-//! emitted from Rust.
+//! emitted from Rust by [`kfunc_set!`](crate::kfunc_set).
 //!
-//! A set is a `struct btf_id_set8` in the `.BTF_ids` section: a count and a
-//! flags word, then one (BTF id, `KF_*` flags) pair per kfunc. The compiler
-//! emits zero for the count and the ids; at module link time,
-//! `resolve_btfids` finds the set and its entries by their symbol names,
-//! writes the count (from the size of the set symbol) and the BTF id of each
-//! kfunc (looked up by name in the module's BTF), and sorts the pairs.
-//! [`kfunc_set!`](crate::kfunc_set) emits the same symbols and layout as the
-//! C macros, so `resolve_btfids` cannot tell the difference.
+//! How the table is laid out and how `resolve_btfids` fills it in at link
+//! time: `Documentation/kfuncs-in-rust.rst`, "5. The kfunc set table" (the
+//! one place that explains it).
 
 use kernel::bindings;
 
@@ -178,11 +173,10 @@ pub(crate) const fn str_eq(a: &str, b: &str) -> bool {
 /// constants joined by `|`. An entry may carry a `#[cfg(...)]` attribute:
 /// when it does not hold, the kfunc is left out of the table.
 ///
-/// The macro emits the table into `.BTF_ids` with the symbols and layout of
-/// the C macros (`NAME`, `__BTF_ID__set8__NAME` with the count and the
-/// `BTF_SET8_KFUNCS` flag, then one `__BTF_ID__func__<kfunc>__<n>` id and
-/// flags pair per kfunc), and defines `static NAME: KfuncSet` to register it
-/// with [`KfuncSetRegistration`](crate::framework::KfuncSetRegistration). `NAME`
+/// The macro emits the table into `.BTF_ids` as the C macros do (see
+/// `Documentation/kfuncs-in-rust.rst`, "5. The kfunc set table"), and
+/// defines `static NAME: KfuncSet` to register it with
+/// [`KfuncSetRegistration`](crate::framework::KfuncSetRegistration). `NAME`
 /// must be unique in the module.
 ///
 /// [`KfFlags`]: crate::framework::KfFlags

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the rdynptr selftests share: boundary lengths, the byte pattern of
- * their test buffers, and the check that a dynptr shows exactly a given
- * window of such a buffer, to the rdynptr kfuncs and to the kernel's own.
+ * their test buffers, the check that a dynptr shows exactly a given
+ * window of such a buffer, to the rdynptr kfuncs and to the kernel's own,
+ * and the recognition of the harness's test file by FILE programs.
  * Include after vmlinux.h, <bpf/bpf_helpers.h>, <rdynptr/kfuncs.h> and
  * <rdynptr/bpf_test.h>.
  */
@@ -56,6 +57,21 @@ static __always_inline int check_view(const struct bpf_dynptr *p, __u64 off,
 	if (bpf_dynptr_read(&b, 1, p, size, 0) != -E2BIG)
 		return base + 9;
 	return 0;
+}
+
+/*
+ * Makes @p a FILE dynptr of @file if @file is the harness's test file:
+ * returns true then (@p must be discarded either way).
+ */
+static __always_inline bool test_file(struct file *file, struct bpf_dynptr *p)
+{
+	char magic[8];
+
+	if (bpf_dynptr_from_file(file, 0, p))
+		return false;
+	if (bpf_dynptr_read(magic, sizeof(magic), p, 0, 0))
+		return false;
+	return !__builtin_memcmp(magic, RDYNPTR_TEST_FILE_MAGIC, sizeof(magic));
 }
 
 #endif /* _RDYNPTR_SELFTESTS_COMMON_H */

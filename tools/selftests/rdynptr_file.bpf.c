@@ -33,27 +33,12 @@
 #include <bpf/bpf_tracing.h>
 #include <rdynptr/kfuncs.h>
 #include <rdynptr/bpf_test.h>
+#include "rdynptr_common.h"
 
 char _license[] SEC("license") = "GPL";
 
 #define LEN		RDYNPTR_TEST_FILE_LEN
 #define BYTE(i)		RDYNPTR_TEST_FILE_BYTE(i)
-#define U32_OVER	(1ULL << 32)
-
-/*
- * Makes @p a FILE dynptr of @file if @file is the harness's test file:
- * returns true then (@p must be discarded either way).
- */
-static __always_inline bool test_file(struct file *file, struct bpf_dynptr *p)
-{
-	char magic[8];
-
-	if (bpf_dynptr_from_file(file, 0, p))
-		return false;
-	if (bpf_dynptr_read(magic, sizeof(magic), p, 0, 0))
-		return false;
-	return !__builtin_memcmp(magic, RDYNPTR_TEST_FILE_MAGIC, sizeof(magic));
-}
 
 /* Byte @off of @p's view must be the test file's byte @at. */
 static __always_inline bool byte_is(struct bpf_dynptr *p, __u64 off, __u64 at)

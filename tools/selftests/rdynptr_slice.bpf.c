@@ -241,6 +241,34 @@ int slice_skb_adjusted_view(struct __sk_buff *skb)
 	return 0;
 }
 
+/*
+ * @p's view starts @at bytes into the packet that @ref shows from 0, SL
+ * bytes before the end of the part the kernel can point into (the linear
+ * part, the first buffer): a slice inside it is a direct pointer, a longer
+ * one without a buffer is refused, and with a buffer it is copied there,
+ * with the bytes at the view.  0 or the failed check.
+ */
+static __always_inline int copied_slice(const struct bpf_dynptr *p,
+					const struct bpf_dynptr *ref, __u64 at)
+{
+	__u8 tmp[2 * SL], want[2 * SL], *s;
+	int i;
+
+	if (!bpf_dynptr_slice(p, 0, NULL, SL))
+		return 2;
+	if (bpf_dynptr_slice(p, 0, NULL, sizeof(tmp)))
+		return 3;
+	s = bpf_dynptr_slice(p, 0, tmp, sizeof(tmp));
+	if (!s || s != tmp)
+		return 4;
+	if (bpf_dynptr_read(want, sizeof(want), ref, at, 0))
+		return 5;
+	for (i = 0; i < (int)sizeof(want); i++)
+		if (s[i] != want[i])
+			return 6;
+	return 0;
+}
+
 SEC("?tc")
 __description("slice: non-linear skb, a slice across the linear end of an advanced view is copied")
 __linear_size(34)
@@ -248,28 +276,13 @@ __success __retval(0)
 int slice_skb_nonlinear_view(struct __sk_buff *skb)
 {
 	struct bpf_dynptr p, ref;
-	__u8 tmp[8], want[8], *s;
-	int i, err;
+	int err;
 
 	if (bpf_dynptr_from_skb(skb, 0, &p) || bpf_dynptr_from_skb(skb, 0, &ref))
 		return 1;
 	/* the view starts at 30: bytes 0..3 are linear, 4.. are paged */
 	err = adjusted_slices(&p, &ref, 30, PKT_LEN - 30 - 2, 100);
-	if (err)
-		return err;
-	if (!bpf_dynptr_slice(&p, 0, NULL, SL))
-		return 2;
-	if (bpf_dynptr_slice(&p, 0, NULL, sizeof(tmp)))
-		return 3;
-	s = bpf_dynptr_slice(&p, 0, tmp, sizeof(tmp));
-	if (!s || s != tmp)
-		return 4;
-	if (bpf_dynptr_read(want, sizeof(want), &ref, 30, 0))
-		return 5;
-	for (i = 0; i < (int)sizeof(want); i++)
-		if (s[i] != want[i])
-			return 6;
-	return 0;
+	return err ?: copied_slice(&p, &ref, 30);
 }
 
 SEC("?xdp")
@@ -302,28 +315,13 @@ __success __retval(0)
 int slice_xdp_frags_view(struct xdp_md *xdp)
 {
 	struct bpf_dynptr p, ref;
-	__u8 tmp[8], want[8], *s;
-	int i, err;
+	int err;
 
 	if (bpf_dynptr_from_xdp(xdp, 0, &p) || bpf_dynptr_from_xdp(xdp, 0, &ref))
 		return 1;
 	/* the view starts at 16: bytes 0..3 in the first buffer, 4.. in a frag */
 	err = adjusted_slices(&p, &ref, 16, 24, 100);
-	if (err)
-		return err;
-	if (!bpf_dynptr_slice(&p, 0, NULL, SL))
-		return 2;
-	if (bpf_dynptr_slice(&p, 0, NULL, sizeof(tmp)))
-		return 3;
-	s = bpf_dynptr_slice(&p, 0, tmp, sizeof(tmp));
-	if (!s)
-		return 4;
-	if (bpf_dynptr_read(want, sizeof(want), &ref, 16, 0))
-		return 5;
-	for (i = 0; i < (int)sizeof(want); i++)
-		if (s[i] != want[i])
-			return 6;
-	return 0;
+	return err ?: copied_slice(&p, &ref, 16);
 }
 
 SEC("?cgroup_skb/ingress")
@@ -375,12 +373,9 @@ int BPF_PROG(slice_file_adjusted_view, struct file *file)
 {
 	struct bpf_dynptr p;
 	__u8 tmp[8], *s;
-	char magic[8];
 	int err = 0, i;
 
-	if (bpf_dynptr_from_file(file, 0, &p) ||
-	    bpf_dynptr_read(magic, sizeof(magic), &p, 0, 0) ||
-	    __builtin_memcmp(magic, RDYNPTR_TEST_FILE_MAGIC, sizeof(magic))) {
+	if (!test_file(file, &p)) {
 		bpf_dynptr_file_discard(&p);
 		return 0;
 	}
