@@ -111,8 +111,8 @@ def gen_checks(kfuncs):
             f"    // the C prototype of {HEADER}, does not exist, or is a plain `fn`",
             "    // (\"expected unsafe fn, found safe fn\"): kfunc! makes it an",
             "    // `unsafe extern \"C\" fn` with that prototype.",
-            f"    let _define_it_inside_kfunc_with_the_prototype_of_kfuncs_h =",
-            f"        if true {{ proto::{k.name} }} else {{ {k.name} }};",
+            # One line: rustc shows the binding's name, the hint, with the error.
+            f"    let _define_it_inside_kfunc_with_the_prototype_of_kfuncs_h = if true {{ proto::{k.name} }} else {{ {k.name} }};",
             "    ::core::assert!(",
             f"        KFUNCS.contains(\"{k.name}\"),",
             f"        \"kfunc {k.name} is declared in {HEADER} but is not in the Rust kfunc set\"",

@@ -3,10 +3,10 @@
 
 use crate::plan::CALLS_SECTION;
 use anyhow::{anyhow, bail, Context as _};
-use libbpf_rs::libbpf_sys as sys;
-use libbpf_rs::{Object, ObjectBuilder, ProgramInput, ProgramMut};
+use libbpf_rs::query::{ProgInfoIter, ProgInfoQueryOptions};
+use libbpf_rs::{Object, ObjectBuilder, Program, ProgramInput, ProgramMut};
 use std::collections::BTreeMap;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 /// The packet the tc programs get: they do not look at it, but an skb test
@@ -121,48 +121,26 @@ impl Loaded {
     /// The program's id and JIT image (None if it was not JIT-compiled).
     pub fn jit_image(&self, name: &str) -> anyhow::Result<JitImage> {
         let prog = self.prog(name)?;
-        let fd = prog.as_fd().as_raw_fd();
-        let mut info = sys::bpf_prog_info::default();
-        let mut len = size_of::<sys::bpf_prog_info>() as u32;
-        // SAFETY: `info` is a writable bpf_prog_info of `len` bytes; with
-        // all pointers zero the kernel only fills in the scalar fields.
-        let err = unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) };
-        if err != 0 {
-            bail!("BPF_OBJ_GET_INFO_BY_FD of {name}: {err}");
-        }
-        let id = info.id;
-        let code_len = info.jited_prog_len;
-        let nr_ksyms = info.nr_jited_ksyms;
-        if code_len == 0 {
-            return Ok(JitImage {
-                id,
-                code: None,
-                address: None,
-            });
-        }
-        let mut code = vec![0u8; code_len as usize];
-        let mut ksyms = vec![0u64; nr_ksyms as usize];
-        let mut info = sys::bpf_prog_info {
-            jited_prog_len: code_len,
-            jited_prog_insns: code.as_mut_ptr() as u64,
-            nr_jited_ksyms: nr_ksyms,
-            jited_ksyms: ksyms.as_mut_ptr() as u64,
-            ..Default::default()
-        };
-        let mut len = size_of::<sys::bpf_prog_info>() as u32;
-        // SAFETY: the kernel writes at most jited_prog_len bytes to `code`
-        // and nr_jited_ksyms u64s to `ksyms`, both that large and alive
-        // across the call.
-        let err = unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) };
-        if err != 0 {
-            bail!("BPF_OBJ_GET_INFO_BY_FD of {name}: {err}");
-        }
-        code.truncate(info.jited_prog_len.min(code_len) as usize);
+        let id = Program::id_from_fd(prog.as_fd())
+            .with_context(|| format!("BPF_OBJ_GET_INFO_BY_FD of {name}"))?;
+        let opts = ProgInfoQueryOptions::default()
+            .include_jited_prog_insns(true)
+            .include_jited_ksyms(true);
+        let info = ProgInfoIter::with_query_opts(opts)
+            .find(|p| p.id == id)
+            .ok_or_else(|| {
+                anyhow!("program {name} (id {id}) is not among the kernel's programs")
+            })?;
+        let code = Some(info.jited_prog_insns).filter(|c| !c.is_empty());
         Ok(JitImage {
             id,
-            code: Some(code),
             // Zero when kptr_restrict hides addresses.
-            address: ksyms.first().copied().filter(|&a| a != 0),
+            address: code
+                .as_ref()
+                .and(info.jited_ksyms.first())
+                .map(|&a| a as u64)
+                .filter(|&a| a != 0),
+            code,
         })
     }
 }

@@ -175,13 +175,17 @@ fn load_with_log(
         }
         p.set_log_level(log_level);
         let raw = p.as_libbpf_object().as_ptr();
+        // SAFETY: `raw` is a valid program of `open` (libbpf-rs 0.25 has no
+        // getter of an open program's flags, which the section sets).
+        let section_flags = unsafe { sys::bpf_program__flags(raw) };
+        p.set_flags(flags(section_flags));
         // SAFETY: `raw` is a valid program of `open`.  libbpf writes the
         // log into `buf` only while bpf_object__load() runs below, during
         // which `buf` is mutably borrowed by this function; it never reads
-        // or writes the buffer after loading.
+        // or writes the buffer after loading.  (libbpf-rs has no safe
+        // setter of the log buffer.)
         unsafe {
             sys::bpf_program__set_log_buf(raw, buf.as_mut_ptr().cast(), buf.len() as _);
-            sys::bpf_program__set_flags(raw, flags(sys::bpf_program__flags(raw)));
         }
     }
     let res = open.load();
