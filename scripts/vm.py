@@ -285,6 +285,10 @@ def qemu_cmdline(args, rundir, accel):
         # and every module unload waits for several: 1000 stress cycles
         # took 250 s instead of 30 s with expedited ones.
         "rcupdate.rcu_expedited=1",
+        # KUnit (in the test kernel for rdynptr's own suites, in
+        # rdynptr_kunit.ko) runs only those: not the kernel's built-in
+        # suites at every boot.
+        "kunit.filter_glob=rdynptr_*",
     ]
     if args.append:
         append.append(args.append)
