@@ -9,17 +9,18 @@
 #   make vm CMD='...'    run one command in the guest, return its status
 #   make vmshell         interactive shell in the guest
 #   make btf [KFUNC=f]   the module's kfuncs in its BTF (FUNC, parameters, tags)
+#   make check-matrix    make vmtest on every kernel series (MATRIX="7.3 7.2 6.12")
 #   make check-debug     make vmtest on the debug flavor (KASAN, UBSAN, lockdep,
 #                        kmemleak) with the stress tests, then make reports
 #   make reports         prove the VM runner fails on each kind of kernel
 #                        report (boots the debug flavor once per kind)
 #
-# Variables: KDIR, FLAVOR, KERNEL_PATCHES, VM_TIMEOUT, VM_DEADLINE, VM_APPEND, VM_ACCEL, FILTER, EXTRA_TESTS,
+# Variables: KDIR, KERNEL, FLAVOR, KERNEL_PATCHES, VM_TIMEOUT, VM_DEADLINE, VM_APPEND, VM_ACCEL, FILTER, EXTRA_TESTS,
 # ONLY_EXTRA, V, STRESS, JOBS (see scripts/rdynptr.sh).
 
 # The guest command as typed: make must not expand the "$" in it.
 override CMD := $(value CMD)
-export KDIR FLAVOR KERNEL_PATCHES VM_TIMEOUT VM_DEADLINE VM_APPEND VM_ACCEL FILTER EXTRA_TESTS ONLY_EXTRA V CMD BENCH_ARGS STRESS JOBS KFUNC
+export MATRIX KDIR KERNEL FLAVOR KERNEL_PATCHES VM_TIMEOUT VM_DEADLINE VM_APPEND VM_ACCEL FILTER EXTRA_TESTS ONLY_EXTRA V CMD BENCH_ARGS STRESS JOBS KFUNC
 
 # Cycles of the module stress tests in make check / check-debug.
 CHECK_STRESS := 1000
@@ -58,6 +59,9 @@ bench:
 btf:
 	@$(R) btf
 
+check-matrix:
+	@$(R) matrix
+
 check: hosttest
 	@STRESS=$(or $(STRESS),$(CHECK_STRESS)) $(R) vmtest
 
@@ -72,4 +76,4 @@ clean:
 	rm -rf build
 	git clean -fdqX -- src Kbuild rdynptr.* Module.symvers modules.order .*.cmd 2>/dev/null || true
 
-.PHONY: all module kernel bpf harness vm vmshell vmtest btf hosttest bench check check-debug reports clean
+.PHONY: all module kernel bpf harness vm vmshell vmtest btf check-matrix hosttest bench check check-debug reports clean

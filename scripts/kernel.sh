@@ -3,10 +3,12 @@
 #
 # Build (once) the rdynptr test kernel and print its build directory.
 #
-# usage: scripts/kernel.sh [--flavor NAME] [--patches DIR|none] [--print-dir]
+# usage: scripts/kernel.sh [--series S] [--flavor NAME] [--patches DIR|none] [--print-dir]
 #
-# linux-source-7.3 from the toolchain root, with the patches of DIR
-# (default scripts/patches/) applied in order, then those of
+# linux-source-S (S: 7.3, the default, from the toolchain root; 7.2 or
+# 6.12, the newest Debian has, fetched by scripts/kernel-source.sh), with
+# the patches of DIR (default scripts/patches/ for 7.3,
+# scripts/patches/S/ for another series) applied in order, then those of
 # scripts/patches/NAME/ for a flavor other than the default (whatever DIR
 # is: they belong to the flavor, like its fragment), configured as
 # tinyconfig + scripts/kconfig/rdynptr.config (+ scripts/kconfig/NAME.config
@@ -24,17 +26,24 @@ set -euo pipefail
 main() {
 
 KERNEL_FORMAT=2
+series=7.3
 flavor=default
 print_dir=
-patchdir=$RDYNPTR_TOP/scripts/patches
+patchdir=
 while [ $# -gt 0 ]; do
 	case $1 in
+	--series) series=$2; shift 2 ;;
 	--flavor) flavor=$2; shift 2 ;;
 	--patches) patchdir=$2; shift 2 ;;
 	--print-dir) print_dir=1; shift ;;
-	*) die "usage: $0 [--flavor NAME] [--patches DIR|none] [--print-dir]" ;;
+	*) die "usage: $0 [--series 6.12|7.2|7.3] [--flavor NAME] [--patches DIR|none] [--print-dir]" ;;
 	esac
 done
+case $series in
+7.3) [ -n "$patchdir" ] || patchdir=$RDYNPTR_TOP/scripts/patches ;;
+7.2 | 6.12) [ -n "$patchdir" ] || patchdir=$RDYNPTR_TOP/scripts/patches/$series ;;
+*) die "unknown kernel series \"$series\": KERNEL=6.12, 7.2 or 7.3" ;;
+esac
 
 frags=("$RDYNPTR_TOP/scripts/kconfig/rdynptr.config")
 if [ "$flavor" != default ]; then
@@ -50,7 +59,7 @@ add_patches() {	# DIR: append DIR/*.patch to patches, in name order
 	done < <(find "$1" -maxdepth 1 -name '*.patch' | LC_ALL=C sort)
 }
 if [ "$patchdir" != none ]; then
-	[ -d "$patchdir" ] || die "patch directory $patchdir does not exist"
+	[ -d "$patchdir" ] || die "patch directory $patchdir does not exist (KERNEL_PATCHES=none builds the kernel without patches)"
 	add_patches "$patchdir"
 fi
 flavor_patches=$RDYNPTR_TOP/scripts/patches/$flavor
@@ -59,9 +68,16 @@ if [ "$flavor" != default ] && [ -d "$flavor_patches" ]; then
 fi
 
 root=$("$RDYNPTR_TOP/scripts/toolchain-root.sh")
-tarball=/usr/src/linux-source-7.3.tar.xz
-srcver=$(sed -n 's/^linux-source-7.3 //p' "$root/.rdynptr-root-complete")
-[ -n "$srcver" ] && [ -f "$root$tarball" ] || die "linux-source-7.3 is missing from the toolchain root $root"
+pkg=linux-source-$series
+if [ "$series" = 7.3 ]; then
+	# The toolchain root's (trixie-backports).
+	tarball=/usr/src/$pkg.tar.xz
+	srcver=$(sed -n "s/^$pkg //p" "$root/.rdynptr-root-complete")
+	[ -n "$srcver" ] && [ -f "$root$tarball" ] || die "$pkg is missing from the toolchain root $root"
+else
+	srcver=$("$RDYNPTR_TOP/scripts/kernel-source.sh" --version "$series")
+	[ -n "$print_dir" ] || tarball=$("$RDYNPTR_TOP/scripts/kernel-source.sh" "$series")
+fi
 
 base_inputs() {
 	echo "format=$KERNEL_FORMAT source=$srcver"
@@ -104,7 +120,8 @@ inroot() {
 expected_steps() {
 	local d newest= n
 	for d in "$RDYNPTR_CACHE"/kernel-*/; do
-		[ -f "$d/build.steps" ] && grep -qx "flavor: $flavor" "$d/inputs" 2>/dev/null || continue
+		[ -f "$d/build.steps" ] && grep -qx "flavor: $flavor" "$d/inputs" 2>/dev/null &&
+			grep -q "^source: $pkg " "$d/inputs" || continue
 		[ -z "$newest" ] || [ "$d/build.steps" -nt "$newest" ] && newest=$d/build.steps
 	done
 	if [ -n "$newest" ] && read -r n <"$newest" && [ "$n" -gt 0 ] 2>/dev/null; then
@@ -123,7 +140,7 @@ kmake() {
 
 {
 	echo "flavor: $flavor"
-	echo "source: linux-source-7.3 $srcver"
+	echo "source: $pkg $srcver"
 	echo "fragments: ${frags[*]##*/}"
 	echo "patches: ${patches[*]##*/}"
 } >"$dir/inputs"
@@ -131,10 +148,10 @@ kmake() {
 if [ ! -f "$dir/.patched" ]; then
 	rm -rf "$kdir" "$dir/.configured" "$dir/patches"
 	mkdir -p "$dir/patches"
-	note UNPACK "linux-source-7.3 $srcver -> $kdir"
+	note UNPACK "$pkg $srcver -> $kdir"
 	step "unpack the kernel source" "Check the free space under $RDYNPTR_CACHE." \
 		inroot tar -C "$dir" -xf "$tarball"
-	mv "$dir/linux-source-7.3" "$kdir"
+	mv "$dir/$pkg" "$kdir"
 	# Kept beside the build, numbered in the order they are applied.
 	n=0
 	for p in ${patches[@]+"${patches[@]}"}; do
@@ -143,7 +160,7 @@ if [ ! -f "$dir/.patched" ]; then
 		cp "$p" "$copy"
 		note PATCH "${copy##*/}"
 		step "apply patch ${p##*/}" \
-			"The patch does not apply to linux-source-7.3 $srcver; refresh it against that tree." \
+			"The patch does not apply to $pkg $srcver; refresh it against that tree." \
 			inroot patch -d "$kdir" -p1 --batch --quiet -i "$copy"
 	done
 	touch "$dir/.patched"

@@ -13,6 +13,8 @@
 #   vmshell   interactive shell in the guest
 #   vmtest    module + bpf + harness, then run the suites in the guest
 #   btf       build the module and show its kfuncs' BTF (KFUNC=name: one)
+#   matrix    make vmtest on every kernel series (MATRIX="7.3 7.2 6.12"), then
+#             a table and "matrix: N kernels passed, N failed"
 #   hosttest  host-side tests and lints
 #   reports   prove that the VM runner fails on each kind of kernel report
 #             (FLAVOR=debug: WARNING, KASAN, UBSAN, lockdep, atomic sleep, kmemleak)
@@ -20,8 +22,10 @@
 #
 # Settings (environment, or make variables):
 #   KDIR=DIR          build against this Rust-enabled kernel tree instead
+#   KERNEL=S          test kernel series: 7.3 (default), 7.2 or 6.12
 #   FLAVOR=NAME       test kernel flavor (default: default)
-#   KERNEL_PATCHES=DIR|none  patch directory for the test kernel
+#   KERNEL_PATCHES=DIR|none  patch directory for the test kernel (default:
+#                     scripts/patches/ for 7.3, scripts/patches/S/ otherwise)
 #   VM_TIMEOUT=S      guest timeout in seconds (default 300)
 #   VM_DEADLINE=T     no guest runs past T (seconds since the epoch)
 #   VM_APPEND=ARGS    extra guest kernel command line
@@ -47,7 +51,8 @@ build=$top/build
 cargo_target=$build/cargo
 harness=$cargo_target/release/rdynptr-test
 FLAVOR=${FLAVOR:-default}
-KERNEL_PATCHES=${KERNEL_PATCHES:-$top/scripts/patches}
+KERNEL=${KERNEL:-7.3}
+KERNEL_PATCHES=${KERNEL_PATCHES:-}
 
 inroot() {
 	local binds=()
@@ -62,7 +67,8 @@ kdir() {
 		KDIR=$(cd "$KDIR" && pwd)
 		echo "$KDIR"
 	else
-		"$top/scripts/kernel.sh" --flavor "$FLAVOR" --patches "$KERNEL_PATCHES"
+		"$top/scripts/kernel.sh" --series "$KERNEL" --flavor "$FLAVOR" \
+			${KERNEL_PATCHES:+--patches "$KERNEL_PATCHES"}
 	fi
 }
 
@@ -240,6 +246,41 @@ do_btf() {	# the module's kfuncs as the verifier sees them (scripts/kfunc-btf.py
 	} | python3 "$top/scripts/kfunc-btf.py" ${names[@]+"${names[@]}"}
 }
 
+# make vmtest KERNEL=S for each series of $MATRIX (most valuable first: a
+# run cut short keeps the results it has), each in its own process, its
+# output in build/matrix/S.log; then the table.
+do_matrix() {
+	local series=${MATRIX:-7.3 7.2 6.12} s status line passed failed skipped
+	local rows=() ok=0 bad=0 start secs version
+	mkdir -p "$build/matrix"
+	for s in $series; do
+		note MATRIX "KERNEL=$s (log: build/matrix/$s.log)"
+		start=$SECONDS
+		status=0
+		KERNEL=$s "$top/scripts/rdynptr.sh" vmtest >"$build/matrix/$s.log" 2>&1 || status=$?
+		secs=$((SECONDS - start))
+		line=$(grep -E '^vmtest: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$build/matrix/$s.log" | tail -n 1)
+		version=$(sed -n 's/^# rdynptr-test: kernel \([^ ,]*\),.*/\1/p' "$build/matrix/$s.log" | tail -n 1)
+		if [ -n "$line" ]; then
+			read -r passed failed skipped < <(echo "$line" | sed -E 's/vmtest: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/')
+		else
+			passed=- failed=- skipped=-
+			tail -n 15 "$build/matrix/$s.log" >&2
+		fi
+		if [ "$status" = 0 ] && [ -n "$line" ] && [ "$failed" = 0 ]; then
+			ok=$((ok + 1))
+			rows+=("$(printf '%-6s %-10s %7s %7s %8s %6s  %s' "$s" "${version:--}" "$passed" "$failed" "$skipped" "$(mmss "$secs")" pass)")
+		else
+			bad=$((bad + 1))
+			rows+=("$(printf '%-6s %-10s %7s %7s %8s %6s  %s' "$s" "${version:--}" "$passed" "$failed" "$skipped" "$(mmss "$secs")" "FAIL (exit $status; see build/matrix/$s.log)")")
+		fi
+	done
+	printf '%-6s %-10s %7s %7s %8s %6s  %s\n' series kernel passed failed skipped time result
+	printf '%s\n' "${rows[@]}"
+	echo "matrix: $ok kernels passed, $bad failed"
+	[ "$bad" = 0 ]
+}
+
 do_hosttest() {
 	note TEST "scripts"
 	inroot "$top/scripts/tests/run.sh"
@@ -251,7 +292,7 @@ do_hosttest() {
 	cargo_progress TEST test --quiet
 }
 
-[ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|run|vmshell|vmtest|btf|bench|hosttest|reports"
+[ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|run|vmshell|vmtest|btf|matrix|bench|hosttest|reports"
 what=$1
 shift
 case $what in
@@ -274,6 +315,7 @@ vmshell)
 	;;
 vmtest) do_vmtest ;;
 btf) do_btf ;;
+matrix) do_matrix ;;
 bench) do_bench ;;
 hosttest) do_hosttest ;;
 reports)

@@ -28,7 +28,7 @@
 use core::marker::PhantomData;
 use core::ptr;
 
-use kernel::error::{code, Error};
+use kernel::error::Error;
 use kernel::{bindings, ffi};
 
 use crate::framework::KfuncArg;
@@ -154,11 +154,8 @@ impl DynptrError {
 
 impl From<DynptrError> for Error {
     fn from(e: DynptrError) -> Error {
-        match e {
-            DynptrError::Null => code::EINVAL,
-            DynptrError::OutOfRange => code::ERANGE,
-            DynptrError::Unsupported => code::EOPNOTSUPP,
-        }
+        // Every variant is a valid errno (its discriminant).
+        Error::from_errno(e.to_errno())
     }
 }
 

@@ -73,7 +73,7 @@ chown -R "$user:" "$repo"
 say "make $* as $user (uid $(id -u "$user")) in $repo, cache $cache"
 cd "$repo"
 pass=()
-for v in FLAVOR KERNEL_PATCHES VM_TIMEOUT VM_DEADLINE VM_ACCEL JOBS FILTER; do
+for v in KERNEL FLAVOR KERNEL_PATCHES VM_TIMEOUT VM_DEADLINE VM_ACCEL JOBS FILTER; do
 	[ -n "${!v:-}" ] && pass+=("$v=${!v}")
 done
 runuser -u "$user" -- env -i HOME="$home" PATH="$PATH" LANG=C.UTF-8 \

@@ -9,6 +9,9 @@ use kernel::bindings;
 /// verifier how to treat the kfunc's arguments and return value.
 ///
 /// The values come from the kernel headers the module is built against.
+/// Flags that not every supported kernel series has exist only when the
+/// tree defines them (`Kbuild` sets `--cfg rdynptr_kf_<flag>` for each
+/// `KF_*` of the tree's `include/linux/btf.h`).
 /// Combine flags with [`KfFlags::with`] (usable in constants) or `|`. In a
 /// [`kfunc_set!`](crate::kfunc_set) table, write them as in C:
 /// `bpf_foo: ACQUIRE | RET_NULL`.
@@ -38,20 +41,28 @@ impl KfFlags {
     /// `KF_ITER_DESTROY`: destructor of an open-coded iterator.
     pub const ITER_DESTROY: Self = Self(bindings::KF_ITER_DESTROY);
     /// `KF_RCU_PROTECTED`: must be called inside an RCU read-side section.
+    #[cfg(rdynptr_kf_rcu_protected)]
     pub const RCU_PROTECTED: Self = Self(bindings::KF_RCU_PROTECTED);
     /// `KF_FASTCALL`: supports the `bpf_fastcall` calling convention.
+    #[cfg(rdynptr_kf_fastcall)]
     pub const FASTCALL: Self = Self(bindings::KF_FASTCALL);
     /// `KF_ARENA_RET`: returns an arena pointer.
+    #[cfg(rdynptr_kf_arena_ret)]
     pub const ARENA_RET: Self = Self(bindings::KF_ARENA_RET);
     /// `KF_ARENA_ARG1`: the first argument is an arena pointer.
+    #[cfg(rdynptr_kf_arena_arg1)]
     pub const ARENA_ARG1: Self = Self(bindings::KF_ARENA_ARG1);
     /// `KF_ARENA_ARG2`: the second argument is an arena pointer.
+    #[cfg(rdynptr_kf_arena_arg2)]
     pub const ARENA_ARG2: Self = Self(bindings::KF_ARENA_ARG2);
     /// `KF_IMPLICIT_ARGS`: has arguments supplied by the verifier.
+    #[cfg(rdynptr_kf_implicit_args)]
     pub const IMPLICIT_ARGS: Self = Self(bindings::KF_IMPLICIT_ARGS);
     /// `KF_SPINLOCK_SAFE`: callable while holding a `bpf_spin_lock`.
+    #[cfg(rdynptr_kf_spinlock_safe)]
     pub const SPINLOCK_SAFE: Self = Self(bindings::KF_SPINLOCK_SAFE);
     /// `KF_PERFMON`: needs `CAP_PERFMON`.
+    #[cfg(rdynptr_kf_perfmon)]
     pub const PERFMON: Self = Self(bindings::KF_PERFMON);
     /// `KF_DYNPTR_CLONE`: the `__uninit` dynptr argument becomes a clone of
     /// the dynptr argument, exactly as with `bpf_dynptr_clone()`.

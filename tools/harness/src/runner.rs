@@ -161,7 +161,7 @@ fn errno(e: &libbpf_rs::Error) -> Option<i32> {
 /// Loads `open`, with the verifier log of program `target` going into
 /// `buf` at `log_level`, and its program flags set to `flags(current)`.
 /// Returns the loaded object (or the error) and the verifier log.
-fn load_with_log(
+pub fn load_with_log(
     mut open: OpenObject,
     target: &str,
     buf: &mut [u8],

@@ -127,9 +127,21 @@ struct Program {
 impl Program {
     fn load(path: &Path, name: &str) -> anyhow::Result<Program> {
         let open = runner::open_object(path, |p| p == name)?;
-        let obj = open
-            .load()
-            .with_context(|| format!("loading {name} failed"))?;
+        let obj = match open.load() {
+            Ok(obj) => obj,
+            Err(e) => {
+                // Load it again with a verifier log, whose end says why.
+                let open = runner::open_object(path, |p| p == name)?;
+                let mut buf = vec![0u8; 64 << 20];
+                let (_, log) = runner::load_with_log(open, name, &mut buf, 1, |f| f);
+                let tail: Vec<&str> = log.lines().rev().take(12).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                bail!(
+                    "loading {name} failed: {e}; the verifier log ends:\n{}",
+                    tail.join("\n")
+                );
+            }
+        };
         let btf = runner::object_btf(&obj)?;
         ops::check_layout(|n| {
             let st = btf.type_by_name::<Struct<'_>>(n)?;
