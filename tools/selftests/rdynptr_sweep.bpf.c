@@ -242,11 +242,13 @@ static __always_inline void sw_record(struct bpf_dynptr *d, __u64 off, __u64 len
 }
 
 /*
- * The iteration operations through the rdynptr iterator.  Global
- * functions (verified once, for a dynptr of any type), so that the walk
- * is not verified again for every operation of a sequence.
+ * The iteration operations through the rdynptr iterator.  Static
+ * subprograms, not inlined: the code of a walk is there once, not once
+ * per slot.  (Not global functions, which the verifier would check once:
+ * 7.2's verifier loses the type of a global function's dynptr argument
+ * when it is spilled to the stack and filled again.)
  */
-__noinline int sw_iterate_rd(struct bpf_dynptr *d, __u64 chunk, __u32 code, __u64 step,
+static __noinline int sw_iterate_rd(struct bpf_dynptr *d, __u64 chunk, __u32 code, __u64 step,
 			     struct sw_iter *o)
 {
 	struct bpf_iter_rdynptr it;
@@ -275,7 +277,7 @@ __noinline int sw_iterate_rd(struct bpf_dynptr *d, __u64 chunk, __u32 code, __u6
 __u64 sw_kpos;
 
 /* The same walks, written with the kernel's kfuncs. */
-__noinline int sw_iterate_kern(struct bpf_dynptr *d, __u64 chunk, __u32 code, __u64 step,
+static __noinline int sw_iterate_kern(struct bpf_dynptr *d, __u64 chunk, __u32 code, __u64 step,
 			       struct sw_iter *o)
 {
 	__u64 size;
