@@ -21,7 +21,8 @@
 #   7.2   sid, trixie-backports
 #   7.3   trixie-backports, experimental
 #
-# The tarball is kept as $RDYNPTR_CACHE/sources/linux-source-<version>.tar.xz;
+# The tarball is kept as $RDYNPTR_CACHE/sources/linux-source-<version>.tar.xz
+# (its name gives the version);
 # apt's lists (in $RDYNPTR_CACHE/sources/apt-SERIES) are refreshed when
 # older than a day (SOURCE_REFRESH=1: now).
 
@@ -80,19 +81,16 @@ if [ "${SOURCE_REFRESH:-}" = 1 ] || [ ! -f "$stamp" ] ||
 fi
 
 # The newest version of the package in those suites.
-version=$("$RDYNPTR_TOP/scripts/in-root" -- apt-cache \
-	-o Dir::State="$apt_dir" -o Dir::State::status=/var/lib/dpkg/status \
-	-o Dir::Cache="$apt_dir" -o Dir::Etc::SourceList="$list" \
-	-o Dir::Etc::SourceParts=/nonexistent \
-	madison "$pkg" | awk '{ print $3 }' |
-	"$RDYNPTR_TOP/scripts/in-root" -- sh -c '
-		best=
-		while read -r v; do
-			if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then
-				best=$v
-			fi
-		done
-		echo "$best"')
+version=$("$RDYNPTR_TOP/scripts/in-root" -- sh -c '
+	best=
+	for v in $(apt-cache -o Dir::State="$1" -o Dir::State::status=/var/lib/dpkg/status \
+			-o Dir::Cache="$1" -o Dir::Etc::SourceList="$2" \
+			-o Dir::Etc::SourceParts=/nonexistent madison "$3" | awk "{ print \$3 }"); do
+		if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then
+			best=$v
+		fi
+	done
+	echo "$best"' sh "$apt_dir" "$list" "$pkg")
 [ -n "$version" ] || die "$pkg is not in ${suites// /, } (Debian archive)"
 if [ -n "$print_version" ]; then
 	echo "$version"

@@ -75,8 +75,13 @@ if [ "$series" = 7.3 ]; then
 	srcver=$(sed -n "s/^$pkg //p" "$root/.rdynptr-root-complete")
 	[ -n "$srcver" ] && [ -f "$root$tarball" ] || die "$pkg is missing from the toolchain root $root"
 else
-	srcver=$("$RDYNPTR_TOP/scripts/kernel-source.sh" --version "$series")
-	[ -n "$print_dir" ] || tarball=$("$RDYNPTR_TOP/scripts/kernel-source.sh" "$series")
+	if [ -n "$print_dir" ]; then	# the version is enough for the key
+		srcver=$("$RDYNPTR_TOP/scripts/kernel-source.sh" --version "$series")
+	else
+		tarball=$("$RDYNPTR_TOP/scripts/kernel-source.sh" "$series")
+		srcver=${tarball##*/linux-source-}
+		srcver=${srcver%.tar.xz}
+	fi
 fi
 
 base_inputs() {

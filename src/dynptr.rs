@@ -384,16 +384,14 @@ unsafe fn locate<'a>(d: Dynptr) -> Result<View<'a>, DynptrError> {
     if d.dynptr_type() != DynptrType::File {
         return Ok(View::Inline(d));
     }
+    // The state is live: the verifier rejects every use of a FILE dynptr
+    // (and of its clones) after `bpf_dynptr_file_discard()` frees it.  It
+    // belongs to this run of the program, which waits for the kfunc.
     let state = d.0.data.cast::<FileState>();
-    // SAFETY: By the function's contract, `d` is a copy of an initialized,
-    // non-null FILE dynptr that the verifier passed to the running kfunc.
-    // Its data pointer then points to the live, properly aligned `struct
-    // bpf_dynptr_file_impl` that `bpf_dynptr_from_file()` allocated: the
-    // verifier rejects every use of the dynptr (and of its clones) after
-    // `bpf_dynptr_file_discard()` frees it.  `FileState` has its layout
-    // (checked at build time).  Nothing else accesses the state during the
-    // call: it belongs to this run of the program, which waits for the
-    // kfunc, and the reference does not outlive the call (contract).
+    // SAFETY: By the contract, `d` is an initialized non-null FILE dynptr
+    // of this call, so `state` points to its live, aligned
+    // `bpf_dynptr_file_impl` (same layout, checked at build time), which
+    // nothing else accesses during the call the reference does not outlive.
     let state = unsafe { &mut *state };
     Ok(View::File(state))
 }

@@ -325,10 +325,8 @@ static __always_inline __s64 apply(struct bpf_dynptr *d, struct sw_op *op, __u32
 	if (code == SW_ITER || code == SW_ITER_STEP || code == SW_ITER_REC) {
 		__u64 step = op->step;
 
-		st->it.steps = 0;
+		/* run_seq() zeroed the rest of st->it */
 		st->it.hash = SW_HASH_INIT;
-		st->it.end = 0;
-		st->it.err = 0;
 		if (rd)
 			return sw_iterate_rd(d, arg, code, step, &st->it);
 		return sw_iterate_kern(d, arg, code, step, &st->it);

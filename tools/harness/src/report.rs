@@ -64,11 +64,6 @@ impl TestReport {
     pub fn note(&mut self, line: impl Into<String>) {
         self.diagnostics.push(line.into());
     }
-
-    /// Whether it failed.
-    pub fn failed(&self) -> bool {
-        self.outcome == Outcome::Fail
-    }
 }
 
 #[derive(Debug, Serialize)]

@@ -576,11 +576,6 @@ pub fn check_layout(
 }
 
 impl Obs {
-    /// No observation (the slot holds no dynptr).
-    pub fn none() -> Obs {
-        Obs::new_zeroed()
-    }
-
     /// What the kernel-kfunc program records of the same slot: it cannot
     /// query the view through the rdynptr kfuncs (size, off, null, rdonly).
     pub fn kernel_visible(mut self) -> Obs {
@@ -591,12 +586,6 @@ impl Obs {
             self.rdonly = 0xff;
         }
         self
-    }
-}
-
-impl Step {
-    pub fn zeroed() -> Step {
-        Step::new_zeroed()
     }
 }
 

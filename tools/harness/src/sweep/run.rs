@@ -892,7 +892,7 @@ mod tests {
     }
 
     fn step(model: &ModelStep, kind: Kind, ret: i64) -> Step {
-        let mut s = Step::zeroed();
+        let mut s = Step::new_zeroed();
         s.ret = ret;
         s.it = expected_walk(model);
         for k in 0..SLOTS {
