@@ -36,19 +36,26 @@ ${PAHOLE} -J ${PAHOLE_FLAGS} --btf_base "$vmlinux" \
 	--btf_encode_detached="$tmp/$name.BTF.1" "$tmp/$name"
 
 # resolve_btfids of 7.3 exits with 0 even with --fatal_warnings (it resets
-# its error code after counting the warnings), so look at what it says.
+# its error code after counting the warnings), so look at what it says;
+# the one of 6.12 has no --fatal_warnings (and warns alike).
+fatal=
+if ${RESOLVE_BTFIDS} --help 2>&1 | grep -q -- --fatal_warnings; then
+	fatal=--fatal_warnings
+fi
 status=0
-${RESOLVE_BTFIDS} --fatal_warnings --btf_base "$vmlinux" \
+${RESOLVE_BTFIDS} $fatal --btf_base "$vmlinux" \
 	--btf "$tmp/$name.BTF.1" "$tmp/$name" 2>"$tmp/log" || status=$?
 cat >&2 "$tmp/log"
 if [ "$status" -eq 0 ] && ! grep -q 'WARN' "$tmp/log"; then
 	exit 0
 fi
 
-kfuncs=$(sed -n 's/.*no BTF func for kfunc \([A-Za-z0-9_]*\) in \([A-Za-z0-9_]*\).*/\1 \2/p' "$tmp/log")
+# 7.x: "no BTF func for kfunc K in S"; 6.12: "unresolved symbol K".
+kfuncs=$(sed -n -e 's/.*no BTF func for kfunc \([A-Za-z0-9_]*\) in \([A-Za-z0-9_]*\).*/\1 \2/p' \
+	-e 's/.*unresolved symbol \([A-Za-z0-9_]*\).*/\1/p' "$tmp/log")
 if [ -n "$kfuncs" ]; then
 	echo "$kfuncs" | while read -r kfunc set; do
-		echo >&2 "$name: error: kfunc $kfunc of the kfunc set $set has no BTF FUNC: its C entry point is missing (no prototype in include/rdynptr/kfuncs.h?)"
+		echo >&2 "$name: error: kfunc $kfunc${set:+ of the kfunc set $set} has no BTF FUNC: its C entry point is missing (no prototype in include/rdynptr/kfuncs.h?)"
 	done
 else
 	echo >&2 "$name: error: resolve_btfids reports problems with the module's .BTF_ids tables (see above)"

@@ -77,9 +77,9 @@ do_module() {
 	export KDIR
 	note MODULE "rdynptr.ko (KDIR=$KDIR)"
 	inroot make --no-print-directory -C "$KDIR" M="$top" LLVM=1 -j"$(build_jobs)" modules
-	# The KUnit test module exists only for a kernel with KUnit: drop one
-	# left from a build against another kernel.
-	grep -qs '^CONFIG_KUNIT=y' "$KDIR/.config" || rm -f "$top/rdynptr_kunit.ko"
+	# The KUnit test module is built only for a kernel with (Rust) KUnit
+	# (Kbuild): drop one left from a build against another kernel.
+	grep -qs 'rdynptr_kunit' "$top/modules.order" || rm -f "$top/rdynptr_kunit.ko"
 }
 
 do_bpf() {

@@ -43,8 +43,11 @@ pub mod layout {
     pub const TYPE_SHIFT: u32 = 28;
     /// `DYNPTR_RDONLY_BIT`: the read-only bit.
     pub const RDONLY_BIT: u32 = 1 << 31;
-    /// The number of values of `enum bpf_dynptr_type` the mirror knows.
-    pub const KNOWN_TYPES: usize = 7;
+    /// The number of values of `enum bpf_dynptr_type` the mirror knows in
+    /// this tree: the five every supported series has, plus SKB_META and
+    /// FILE where the tree has them (Kbuild's `--cfg rdynptr_dynptr_<type>`).
+    pub const KNOWN_TYPES: usize =
+        5 + cfg!(rdynptr_dynptr_skb_meta) as usize + cfg!(rdynptr_dynptr_file) as usize;
     /// The fields of `struct bpf_dynptr_file_impl` (kernel/bpf/helpers.c),
     /// type and name, that [`FileState`](super::FileState) mirrors.
     pub const FILE_STATE_FIELDS: &[(&str, &str)] = &[
@@ -81,6 +84,9 @@ pub mod layout {
 }
 
 /// The type of a dynptr (`enum bpf_dynptr_type`).
+///
+/// `SkbMeta` and `File` are the types of newer kernels: a dynptr has them
+/// only where the kernel the module is built against has them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum DynptrType {
     /// `BPF_DYNPTR_TYPE_INVALID` (what a null dynptr has).
@@ -102,6 +108,11 @@ pub enum DynptrType {
     Unknown(u32),
 }
 
+// The types are numbered in order, the newest last.
+#[cfg(not(any(rdynptr_dynptr_skb_meta, rdynptr_dynptr_file)))]
+const _: () =
+    assert!(layout::KNOWN_TYPES == bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_XDP as usize + 1);
+#[cfg(rdynptr_dynptr_file)]
 const _: () =
     assert!(layout::KNOWN_TYPES == bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_FILE as usize + 1);
 
@@ -114,7 +125,9 @@ impl DynptrType {
             bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_RINGBUF => Self::Ringbuf,
             bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_SKB => Self::Skb,
             bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_XDP => Self::Xdp,
+            #[cfg(rdynptr_dynptr_skb_meta)]
             bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_SKB_META => Self::SkbMeta,
+            #[cfg(rdynptr_dynptr_file)]
             bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_FILE => Self::File,
             other => Self::Unknown(other),
         }
@@ -169,11 +182,21 @@ impl From<DynptrError> for Error {
 /// clone of a FILE dynptr has the same view: changing it through one
 /// changes it for all.  The build checks the field list against the
 /// kernel source ([`layout::FILE_STATE_FIELDS`]).
+#[cfg(rdynptr_dynptr_file)]
 #[repr(C)]
 pub struct FileState {
     freader: bindings::freader,
     offset: u64,
     size: u64,
+}
+
+/// A kernel without FILE dynptrs has no file state: the type has no value,
+/// and the code for FILE dynptrs cannot run.
+#[cfg(not(rdynptr_dynptr_file))]
+pub struct FileState {
+    offset: u64,
+    size: u64,
+    _none: core::convert::Infallible,
 }
 
 impl FileState {
@@ -381,7 +404,7 @@ unsafe fn locate<'a>(d: Dynptr) -> Result<View<'a>, DynptrError> {
     if d.is_null() {
         return Err(DynptrError::Null);
     }
-    if d.dynptr_type() != DynptrType::File {
+    if cfg!(not(rdynptr_dynptr_file)) || d.dynptr_type() != DynptrType::File {
         return Ok(View::Inline(d));
     }
     // The state is live: the verifier rejects every use of a FILE dynptr
@@ -568,11 +591,12 @@ mod tests {
     }
 
     /// Every type whose view is in the dynptr.
-    const INLINE_TYPES: [u32; 5] = [
+    const INLINE_TYPES: &[u32] = &[
         bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_LOCAL,
         bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_RINGBUF,
         bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_SKB,
         bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_XDP,
+        #[cfg(rdynptr_dynptr_skb_meta)]
         bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_SKB_META,
     ];
 
@@ -626,7 +650,7 @@ mod tests {
 
     #[test]
     fn the_size_word_keeps_the_type_and_readonly_bits() {
-        for ty in INLINE_TYPES {
+        for &ty in INLINE_TYPES {
             for rdonly in [false, true] {
                 let mut d = dynptr(ty, rdonly, 0, layout::SIZE_MASK);
                 let kind = d.dynptr_type();
@@ -671,6 +695,7 @@ mod tests {
         assert_eq!(DynptrError::OutOfRange.to_errno(), -(bindings::ERANGE as i32));
     }
 
+    #[cfg(rdynptr_dynptr_file)]
     #[test]
     fn file_views_are_in_the_file_state() {
         let f = dynptr(bindings::bpf_dynptr_type_BPF_DYNPTR_TYPE_FILE, true, 0, 0);
@@ -681,6 +706,7 @@ mod tests {
         assert_eq!(DynptrError::Unsupported.to_errno(), -(bindings::EOPNOTSUPP as i32));
     }
 
+    #[cfg(rdynptr_dynptr_file)]
     #[test]
     fn file_state_views_are_64_bit() {
         // SAFETY: an all-zero `struct freader` is a valid value (null

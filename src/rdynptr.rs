@@ -15,10 +15,10 @@ mod kfuncs;
 
 use framework::{KfuncSetRegistration, ProgType};
 
-module! {
+crate::module_compat! {
     type: Rdynptr,
     name: "rdynptr",
-    authors: ["The rdynptr developers"],
+    author: "The rdynptr developers",
     description: "Dynptr convenience kfuncs for BPF programs",
     license: "GPL",
 }

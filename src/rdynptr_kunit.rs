@@ -23,10 +23,10 @@ pub mod framework;
 #[path = "iter.rs"]
 pub mod iter;
 
-module! {
+crate::module_compat! {
     type: RdynptrKunit,
     name: "rdynptr_kunit",
-    authors: ["The rdynptr developers"],
+    author: "The rdynptr developers",
     description: "KUnit suites of rdynptr's dynptr arithmetic",
     license: "GPL",
 }

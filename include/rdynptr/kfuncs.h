@@ -137,6 +137,25 @@ RDYNPTR_KFUNC int bpf_iter_rdynptr_set_step(struct bpf_iter_rdynptr *it__iter, _
 
 #define bpf_rdynptr_for_each(s, p, chunk)					\
 	bpf_rdynptr_for_each_it(___rdynptr_it, s, p, chunk)
+
+/*
+ * The kernel's constructors of the dynptr types that are newer than the
+ * oldest kernel series rdynptr supports (SKB_META and FILE came after 6.12),
+ * declared as vmlinux.h of a newer kernel declares them: a program that uses
+ * them then compiles against every series' vmlinux.h.  On a kernel without
+ * them, guard their calls with bpf_ksym_exists(), or expect the program not
+ * to load (rdynptr-test SKIPs such a test, naming the missing kfunc).
+ */
+struct file;
+struct __sk_buff;
+extern int bpf_dynptr_from_skb_meta(struct __sk_buff *skb_, __u64 flags,
+				    struct bpf_dynptr *ptr__uninit)
+	__attribute__((section(".ksyms"), weak));
+extern int bpf_dynptr_from_file(struct file *file, __u32 flags,
+				struct bpf_dynptr *ptr__uninit)
+	__attribute__((section(".ksyms"), weak));
+extern int bpf_dynptr_file_discard(struct bpf_dynptr *dynptr)
+	__attribute__((section(".ksyms"), weak));
 #endif
 
 #endif /* _RDYNPTR_KFUNCS_H */

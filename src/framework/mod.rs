@@ -26,6 +26,7 @@
 
 mod abi;
 mod flags;
+mod module;
 mod prog_type;
 mod registration;
 mod set;

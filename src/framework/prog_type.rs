@@ -7,7 +7,8 @@ use kernel::bindings;
 use super::set::str_eq;
 
 macro_rules! prog_types {
-    ($($(#[$doc:meta])* $variant:ident = $raw:ident => $hook:ident,)*) => {
+    ($($(#[doc = $doc:literal])* $(#[cfg($cfg:meta)])?
+       $variant:ident = $raw:ident => $hook:ident,)*) => {
         /// A BPF program type a kfunc set can be registered for.
         ///
         /// The kernel does not keep one kfunc table per program type but one
@@ -16,20 +17,24 @@ macro_rules! prog_types {
         /// [`KfuncSetRegistration`](super::KfuncSetRegistration) registers a
         /// set once per hook; registering it twice for one hook is an error
         /// in the kernel.
+        ///
+        /// Program types whose hook is newer than some supported kernel
+        /// series exist only where the kernel has the hook (Kbuild's
+        /// `--cfg rdynptr_hook_<type>`).
         #[derive(Clone, Copy, PartialEq, Eq, Debug)]
         #[repr(u32)]
         pub enum ProgType {
-            $($(#[$doc])* $variant = bindings::$raw,)*
+            $($(#[doc = $doc])* $(#[cfg($cfg)])? $variant = bindings::$raw,)*
         }
 
         impl ProgType {
             /// Every program type that has a kfunc hook.
-            pub const ALL: &'static [ProgType] = &[$(ProgType::$variant,)*];
+            pub const ALL: &'static [ProgType] = &[$($(#[cfg($cfg)])? ProgType::$variant,)*];
 
             /// The kernel's name of the program type (`BPF_PROG_TYPE_*`).
             pub const fn name(self) -> &'static str {
                 match self {
-                    $(ProgType::$variant => {
+                    $($(#[cfg($cfg)])? ProgType::$variant => {
                         const PREFIX: usize = "bpf_prog_type_".len();
                         let (_, name) = ::core::stringify!($raw).as_bytes().split_at(PREFIX);
                         match ::core::str::from_utf8(name) {
@@ -45,7 +50,7 @@ macro_rules! prog_types {
             /// [`kernel/bpf/btf.c`](srctree/kernel/bpf/btf.c)).
             pub const fn kfunc_hook(self) -> KfuncHook {
                 match self {
-                    $(ProgType::$variant => KfuncHook::$hook,)*
+                    $($(#[cfg($cfg)])? ProgType::$variant => KfuncHook::$hook,)*
                 }
             }
         }
@@ -81,12 +86,14 @@ prog_types! {
     /// Lightweight tunnels, transmit.
     LwtXmit = bpf_prog_type_BPF_PROG_TYPE_LWT_XMIT => Lwt,
     /// Socket operations.
+    #[cfg(rdynptr_hook_sock_ops)]
     SockOps = bpf_prog_type_BPF_PROG_TYPE_SOCK_OPS => Cgroup,
     /// sk_skb stream parsers and verdicts.
     SkSkb = bpf_prog_type_BPF_PROG_TYPE_SK_SKB => SkSkb,
     /// cgroup device access control.
     CgroupDevice = bpf_prog_type_BPF_PROG_TYPE_CGROUP_DEVICE => Cgroup,
     /// Raw tracepoints (`SEC("raw_tp/...")`).
+    #[cfg(rdynptr_hook_raw_tracepoint)]
     RawTracepoint = bpf_prog_type_BPF_PROG_TYPE_RAW_TRACEPOINT => Tracing,
     /// cgroup socket address hooks.
     CgroupSockAddr = bpf_prog_type_BPF_PROG_TYPE_CGROUP_SOCK_ADDR => Cgroup,

@@ -6,7 +6,9 @@
  * and bpf_rdynptr_get_offset().
  *
  * What this suite proves: each kfunc's dynptr argument gets the kernel's
- * dynptr argument checking, with the 7.3 verifier's own messages:
+ * dynptr argument checking, with the verifier's own messages (where 6.12
+ * words them differently, "arg #0" instead of "R1" for instance, the
+ * expected message is a {{regex}} that takes both wordings):
  *  - an uninitialized (zeroed, clobbered, or only conditionally
  *    initialized) dynptr is refused: "Expected an initialized dynptr as R1";
  *  - so is a dynptr used after its ringbuf record was submitted or
@@ -50,7 +52,7 @@ int sink;
 /* --- uninitialized dynptrs ------------------------------------------- */
 
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int trim_invalid(void *ctx)
 {
 	struct bpf_dynptr p = {};
@@ -60,7 +62,7 @@ int trim_invalid(void *ctx)
 }
 
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int advance_invalid(void *ctx)
 {
 	struct bpf_dynptr p = {};
@@ -71,7 +73,7 @@ int advance_invalid(void *ctx)
 
 /* seed: dynptr_is_null_invalid */
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int dynptr_is_null_invalid(void *ctx)
 {
 	struct bpf_dynptr p = {};
@@ -82,7 +84,7 @@ int dynptr_is_null_invalid(void *ctx)
 
 /* seed: dynptr_is_rdonly_invalid */
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int dynptr_is_rdonly_invalid(void *ctx)
 {
 	struct bpf_dynptr p = {};
@@ -93,7 +95,7 @@ int dynptr_is_rdonly_invalid(void *ctx)
 
 /* seed: dynptr_get_size_invalid */
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int dynptr_get_size_invalid(void *ctx)
 {
 	struct bpf_dynptr p = {};
@@ -104,7 +106,7 @@ int dynptr_get_size_invalid(void *ctx)
 
 /* seed: dynptr_get_offset_invalid */
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int dynptr_get_offset_invalid(void *ctx)
 {
 	struct bpf_dynptr p = {};
@@ -115,7 +117,7 @@ int dynptr_get_offset_invalid(void *ctx)
 
 /* Initialized on one path only. */
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int maybe_initialized(void *ctx)
 {
 	struct bpf_dynptr p;
@@ -128,7 +130,7 @@ int maybe_initialized(void *ctx)
 
 /* A plain stack store into a local dynptr destroys it. */
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int clobbered_dynptr(void *ctx)
 {
 	struct bpf_dynptr p;
@@ -142,7 +144,7 @@ int clobbered_dynptr(void *ctx)
 /* --- use after release ------------------------------------------------- */
 
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int trim_after_submit(void *ctx)
 {
 	struct bpf_dynptr p;
@@ -154,7 +156,7 @@ int trim_after_submit(void *ctx)
 }
 
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int advance_after_discard(void *ctx)
 {
 	struct bpf_dynptr p;
@@ -166,7 +168,7 @@ int advance_after_discard(void *ctx)
 }
 
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int is_null_after_submit(void *ctx)
 {
 	struct bpf_dynptr p;
@@ -178,7 +180,7 @@ int is_null_after_submit(void *ctx)
 }
 
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int is_rdonly_after_discard(void *ctx)
 {
 	struct bpf_dynptr p;
@@ -190,7 +192,7 @@ int is_rdonly_after_discard(void *ctx)
 }
 
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int get_size_after_submit(void *ctx)
 {
 	struct bpf_dynptr p;
@@ -202,7 +204,7 @@ int get_size_after_submit(void *ctx)
 }
 
 SEC("?syscall")
-__failure __msg("Expected an initialized dynptr as R1")
+__failure __msg("Expected an initialized dynptr as {{R1|arg #0}}")
 int get_offset_after_discard(void *ctx)
 {
 	struct bpf_dynptr p;
@@ -216,7 +218,7 @@ int get_offset_after_discard(void *ctx)
 /* --- not a dynptr ------------------------------------------------------ */
 
 SEC("?syscall")
-__failure __msg("R1 expected pointer to stack or const struct bpf_dynptr")
+__failure __msg("{{R1|arg#0}} expected pointer to stack or const struct bpf_dynptr")
 int trim_global_dynptr(void *ctx)
 {
 	bpf_rdynptr_trim(&global_dynptr, 1);
@@ -224,7 +226,7 @@ int trim_global_dynptr(void *ctx)
 }
 
 SEC("?syscall")
-__failure __msg("R1 expected pointer to stack or const struct bpf_dynptr")
+__failure __msg("{{R1|arg#0}} expected pointer to stack or const struct bpf_dynptr")
 int get_offset_global_dynptr(void *ctx)
 {
 	sink = bpf_rdynptr_get_offset(&global_dynptr);
@@ -232,7 +234,7 @@ int get_offset_global_dynptr(void *ctx)
 }
 
 SEC("?tc")
-__failure __msg("R1 expected pointer to stack or const struct bpf_dynptr")
+__failure __msg("{{R1|arg#0}} expected pointer to stack or const struct bpf_dynptr")
 int is_rdonly_ctx(struct __sk_buff *skb)
 {
 	sink = bpf_rdynptr_is_rdonly((struct bpf_dynptr *)skb);
@@ -240,7 +242,7 @@ int is_rdonly_ctx(struct __sk_buff *skb)
 }
 
 SEC("?syscall")
-__failure __msg("Possibly NULL pointer passed to trusted R1")
+__failure __msg("{{Possibly NULL pointer passed to trusted R1|arg#0 expected pointer to stack or const struct bpf_dynptr}}")
 int get_size_null_pointer(void *ctx)
 {
 	sink = bpf_rdynptr_get_size(NULL);

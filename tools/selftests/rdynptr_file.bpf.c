@@ -71,6 +71,7 @@ __success __retval(0)
 int BPF_PROG(file_view_parity, struct file *file)
 {
 	struct bpf_dynptr p;
+	__u64 size;	/* bpf_dynptr_size() is 32-bit before FILE (6.12) */
 	int err;
 
 	if (!test_file(file, &p)) {
@@ -78,7 +79,8 @@ int BPF_PROG(file_view_parity, struct file *file)
 		return 0;
 	}
 	/* unrestricted until the program says how far the file goes */
-	if (bpf_dynptr_size(&p) != ~0ULL || bpf_rdynptr_get_size(&p) != -1 ||
+	size = bpf_dynptr_size(&p);
+	if (size != ~0ULL || bpf_rdynptr_get_size(&p) != -1 ||
 	    bpf_rdynptr_get_offset(&p) != 0)
 		err = 1;
 	else if (bpf_rdynptr_trim(&p, ~0ULL - LEN))

@@ -75,6 +75,20 @@ enum sw_kind {
 /* Result of an operation the program did not apply. */
 #define SW_NOT_APPLIED	0x7eadbeefLL
 
+/*
+ * The kernel's dynptr kfuncs of 6.12 are 32-bit: bpf_dynptr_size() returns
+ * a __u32 (an error such as -EINVAL as a __u32, so it is sign-extended
+ * here) and bpf_dynptr_adjust() takes __u32 bounds.  Newer kernels made
+ * them 64-bit.  Told apart by the types of vmlinux.h.
+ */
+#define SW_KERNEL_32BIT (sizeof(bpf_dynptr_size((const struct bpf_dynptr *)0)) == 4)
+static __always_inline __s64 kernel_size(const struct bpf_dynptr *d)
+{
+	__u64 s = bpf_dynptr_size(d);
+
+	return SW_KERNEL_32BIT ? (__s64)(__s32)s : (__s64)s;
+}
+
 /* FNV-1a, 64 bits, one value at a time: the digest of an iteration. */
 #define SW_HASH_INIT	0xcbf29ce484222325ULL
 #define SW_HASH_MUL	0x100000001b3ULL
@@ -193,7 +207,7 @@ static __always_inline void observe(struct bpf_dynptr *d, struct sw_obs *o, bool
 		o->rdonly = 0xff;
 	}
 	ks = bpf_dynptr_size(d);
-	o->ksize = ks;
+	o->ksize = kernel_size(d);
 	o->knull = bpf_dynptr_is_null(d);
 	o->krdonly = bpf_dynptr_is_rdonly(d);
 	o->rd_first = bpf_dynptr_read(&b, 1, d, 0, 0);
@@ -348,6 +362,12 @@ static __always_inline __s64 apply(struct bpf_dynptr *d, struct sw_op *op, __u32
 		}
 		return SW_NOT_APPLIED;
 	}
+	/*
+	 * A length the kernel's 32-bit bpf_dynptr_adjust() cannot take: no
+	 * kernel equivalent (the differential check classifies it).
+	 */
+	if (SW_KERNEL_32BIT && (code == SW_TRIM || code == SW_ADVANCE) && arg > 0xffffffffULL)
+		return SW_NOT_APPLIED;
 	switch (code) {
 	case SW_TRIM:
 		/* trim(len) == adjust(0, size - len) */
@@ -358,7 +378,7 @@ static __always_inline __s64 apply(struct bpf_dynptr *d, struct sw_op *op, __u32
 		sz = bpf_dynptr_size(d);
 		return bpf_dynptr_adjust(d, arg, sz);
 	case SW_GET_SIZE:
-		return (__s64)bpf_dynptr_size(d);
+		return kernel_size(d);
 	case SW_IS_NULL:
 		return bpf_dynptr_is_null(d);
 	case SW_IS_RDONLY:
@@ -391,6 +411,9 @@ static __always_inline __s64 do_clone(struct bpf_dynptr *p, struct bpf_dynptr *c
 	 * equivalent.
 	 */
 	if (kind == SW_FILE && off)
+		return SW_NOT_APPLIED;
+	/* An offset the kernel's 32-bit adjust cannot take (see apply()). */
+	if (SW_KERNEL_32BIT && off > 0xffffffffULL)
 		return SW_NOT_APPLIED;
 	return bpf_dynptr_adjust(c, off, bpf_dynptr_size(c));
 }

@@ -413,13 +413,22 @@ SEC("?tc")
 __success __retval(0)
 int skb_null_adjust(struct __sk_buff *skb)
 {
-	struct bpf_dynptr p, m;
+	struct bpf_dynptr p;
 
 	if (bpf_dynptr_from_skb(skb, 1, &p) != -EINVAL)
 		return 1;
+	return check_null_all(&p, 10);
+}
+
+SEC("?tc")
+__success __retval(0)
+int skb_meta_null_adjust(struct __sk_buff *skb)
+{
+	struct bpf_dynptr m;
+
 	if (bpf_dynptr_from_skb_meta(skb, 1, &m) != -EINVAL)
 		return 2;
-	return check_null_all(&p, 10) ?: check_null_all(&m, 20);
+	return check_null_all(&m, 20);
 }
 
 SEC("?xdp")

@@ -7,6 +7,7 @@ use libbpf_rs::libbpf_sys as sys;
 use libbpf_rs::ProgramType;
 use std::collections::HashMap;
 use std::ffi::CStr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 pub use rdynptr_kernel::btf::{KernelBtf, SYSFS_BTF};
 
@@ -39,9 +40,9 @@ impl ProgTypeSupport {
     }
 }
 
-/// Does the kernel accept program load flag `flag`?  Loads a trivial
-/// socket filter ("r0 = 0; exit") with it.
-pub fn prog_flag_supported(flag: u32) -> bool {
+/// Loads the trivial program "r0 = 0; exit" of type `t` with load flags
+/// `flags`; None if the kernel refuses it.
+fn load_trivial(t: u32, flags: u32) -> Option<OwnedFd> {
     let insns = [
         sys::bpf_insn {
             code: 0xb7, // BPF_ALU64 | BPF_MOV | BPF_K: r0 = 0
@@ -54,7 +55,7 @@ pub fn prog_flag_supported(flag: u32) -> bool {
     ];
     let mut opts = sys::bpf_prog_load_opts {
         sz: std::mem::size_of::<sys::bpf_prog_load_opts>() as _,
-        prog_flags: flag,
+        prog_flags: flags,
         ..Default::default()
     };
     // SAFETY: the license is a NUL-terminated string, `insns` holds
@@ -62,7 +63,7 @@ pub fn prog_flag_supported(flag: u32) -> bool {
     // struct; all outlive the call, which does not keep them.
     let fd = unsafe {
         sys::bpf_prog_load(
-            sys::BPF_PROG_TYPE_SOCKET_FILTER,
+            t,
             std::ptr::null(),
             c"GPL".as_ptr(),
             insns.as_ptr(),
@@ -70,13 +71,38 @@ pub fn prog_flag_supported(flag: u32) -> bool {
             &mut opts,
         )
     };
-    if fd < 0 {
+    // SAFETY: a non-negative `fd` is a file descriptor the call above just
+    // opened and nothing else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Does the kernel accept program load flag `flag`?  Loads a trivial
+/// socket filter with it.
+pub fn prog_flag_supported(flag: u32) -> bool {
+    load_trivial(sys::BPF_PROG_TYPE_SOCKET_FILTER, flag).is_some()
+}
+
+/// Does BPF_PROG_TEST_RUN of the running kernel take the context `ctx`
+/// with packet `pkt` for programs of type `t`?  Runs a trivial program
+/// with them.  (The non-linear test packets of `__linear_size` need a
+/// context with `data_end` set, which skb programs of newer kernels take
+/// and those of 6.12 refuse with EINVAL.)
+pub fn test_run_takes_ctx(t: ProgramType, ctx: &[u8], pkt: &[u8]) -> bool {
+    let Some(fd) = load_trivial(t as u32, 0) else {
         return false;
-    }
-    // SAFETY: `fd` is a file descriptor the call above just opened and
-    // nothing else owns.
-    drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
-    true
+    };
+    let mut opts = sys::bpf_test_run_opts {
+        sz: std::mem::size_of::<sys::bpf_test_run_opts>() as _,
+        data_in: pkt.as_ptr().cast(),
+        data_size_in: pkt.len() as u32,
+        ctx_in: ctx.as_ptr().cast(),
+        ctx_size_in: ctx.len() as u32,
+        ..Default::default()
+    };
+    // SAFETY: `fd` is a loaded program, `opts` a properly sized options
+    // struct whose input pointers and sizes describe `pkt` and `ctx`, and
+    // whose output pointers are NULL; all outlive the call.
+    unsafe { sys::bpf_prog_test_run_opts(fd.as_raw_fd(), &mut opts) == 0 }
 }
 
 /// Program flags the kernel's selftests set on every test program when

@@ -489,7 +489,17 @@ fn run_shared<'a>(
             (env.run_test(o, pr), Some((o.name.as_str(), pr)))
         }
         Shared::Broken(e) => (TestReport::fail(e.clone()), None),
-        Shared::Sweep(t, path) => (sweep::run::run_test(*t, path, sweep_opts, sweeps).0, None),
+        Shared::Sweep(t, path) => {
+            let missing = t.kind.kernel_kfunc().filter(|k| !env.kernel().has_func(k));
+            let rep = match missing {
+                Some(k) => TestReport::skip(format!(
+                    "the running kernel has no {} dynptrs (no kfunc {k})",
+                    t.kind.name()
+                )),
+                None => sweep::run::run_test(*t, path, sweep_opts, sweeps).0,
+            };
+            (rep, None)
+        }
         Shared::Kunit(suite) => (kunit_run.report(suite), None),
     };
     Ran {

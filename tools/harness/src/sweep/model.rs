@@ -75,6 +75,17 @@ impl Kind {
             Kind::File => "file",
         }
     }
+
+    /// The kernel kfunc that makes dynptrs of this kind, for the kinds that
+    /// not every supported kernel has (SKB_META and FILE are newer than
+    /// 6.12); the others are made with helpers every series has.
+    pub fn kernel_kfunc(self) -> Option<&'static str> {
+        match self {
+            Kind::SkbMeta => Some("bpf_dynptr_from_skb_meta"),
+            Kind::File => Some("bpf_dynptr_from_file"),
+            _ => None,
+        }
+    }
 }
 
 /// One dynptr instance: `size` usable bytes from `offset` in its data.

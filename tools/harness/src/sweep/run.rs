@@ -488,7 +488,11 @@ fn check_diff(
                 match known_difference(kind, op, pre, target_pre, a.ret, b.ret) {
                     Some(k) => {
                         known[k as usize] += 1;
-                        if matches!(k, Known::ClonePastEnd | Known::FileCloneAtOffset) {
+                        let clone_differs = matches!(
+                            k,
+                            Known::ClonePastEnd | Known::FileCloneAtOffset | Known::WideLength
+                        ) && op.code == Code::Clone;
+                        if clone_differs {
                             diverged[op.slot as usize] = true;
                         }
                     }
@@ -545,14 +549,21 @@ enum Known {
     /// kernel has no equivalent (its clones share the view, so adjusting
     /// one would move the parent).  Not compared from then on.
     FileCloneAtOffset,
+    /// trim, advance or clone by 2^32 or more on a kernel whose
+    /// `bpf_dynptr_adjust()` takes 32-bit bounds (6.12): rdynptr fails
+    /// with -ERANGE (or -EINVAL, null) and changes nothing; the kernel
+    /// program cannot express the call.  A clone slot (a full clone in the
+    /// kernel run) is not compared from then on.
+    WideLength,
 }
 
-const KNOWN: usize = 4;
+const KNOWN: usize = 5;
 const KNOWN_NAMES: [&str; KNOWN] = [
     "advance past the end (-ERANGE vs adjust's -EINVAL)",
     "get_offset (no kernel equivalent)",
     "clone past the end (-ERANGE + null clone vs clone + adjust's -EINVAL, full clone)",
     "FILE clone at an offset (-EOPNOTSUPP + null clone; no kernel equivalent)",
+    "length of 2^32 or more (no equivalent with the kernel's 32-bit adjust)",
 ];
 
 fn known_difference(
@@ -564,6 +575,20 @@ fn known_difference(
     kern: i64,
 ) -> Option<Known> {
     let valid = |v: Option<View>| v.filter(|v| !v.null);
+    if matches!(op.code, Code::Trim | Code::Advance | Code::Clone)
+        && op.arg > u64::from(u32::MAX)
+        && kern == NOT_APPLIED
+    {
+        let pre = if op.code == Code::Clone {
+            src_pre
+        } else {
+            target_pre
+        };
+        let want = if valid(pre).is_some() { ERANGE } else { EINVAL };
+        if rd == want {
+            return Some(Known::WideLength);
+        }
+    }
     match op.code {
         // bpf_dynptr_adjust(p, len, size) checks start > end before the
         // size, so advancing a valid dynptr past its end is -EINVAL there
