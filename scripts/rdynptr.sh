@@ -248,35 +248,58 @@ do_btf() {	# the module's kfuncs as the verifier sees them (scripts/kfunc-btf.py
 
 # make vmtest KERNEL=S for each series of $MATRIX (most valuable first: a
 # run cut short keeps the results it has), each in its own process, its
-# output in build/matrix/S.log; then the table.
+# output in build/matrix/S.log; then the table.  The series $MATRIX_KDIR
+# (default: the last) is built and tested the way a user's own tree is,
+# through KDIR= (after checking that a rustc mismatch stops the build with
+# a clear message).  When every series ran, the README's support table
+# must be the one the logs give (scripts/support-table.py).
 do_matrix() {
 	local series=${MATRIX:-7.3 7.2 6.12} s status line passed failed skipped
-	local rows=() ok=0 bad=0 start secs version
+	local rows=() ok=0 bad=0 start secs version log kd via tables=()
+	local kdir_series=${MATRIX_KDIR:-${series##* }}
 	mkdir -p "$build/matrix"
 	for s in $series; do
-		note MATRIX "KERNEL=$s (log: build/matrix/$s.log)"
+		log=$build/matrix/$s.log
 		start=$SECONDS
 		status=0
-		KERNEL=$s "$top/scripts/rdynptr.sh" vmtest >"$build/matrix/$s.log" 2>&1 || status=$?
+		via=KERNEL=$s
+		if [ "$s" = "$kdir_series" ]; then
+			note MATRIX "KERNEL=$s through KDIR= (log: build/matrix/$s.log)"
+			kd=$(KERNEL=$s "$top/scripts/rdynptr.sh" kdir 2>"$log") &&
+				"$top/scripts/tests/kdir.sh" "$kd" >>"$log" 2>&1 &&
+				KDIR=$kd "$top/scripts/rdynptr.sh" vmtest >>"$log" 2>&1 || status=$?
+			via=KDIR=
+		else
+			note MATRIX "KERNEL=$s (log: build/matrix/$s.log)"
+			KERNEL=$s "$top/scripts/rdynptr.sh" vmtest >"$log" 2>&1 || status=$?
+		fi
 		secs=$((SECONDS - start))
-		line=$(grep -E '^vmtest: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$build/matrix/$s.log" | tail -n 1)
-		version=$(sed -n 's/^# rdynptr-test: kernel \([^ ,]*\),.*/\1/p' "$build/matrix/$s.log" | tail -n 1)
+		line=$(grep -E '^vmtest: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1)
+		version=$(sed -n 's/^# rdynptr-test: kernel \([^ ,]*\),.*/\1/p' "$log" | tail -n 1)
 		if [ -n "$line" ]; then
 			read -r passed failed skipped < <(echo "$line" | sed -E 's/vmtest: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/')
+			tables+=("$s=$log")
 		else
 			passed=- failed=- skipped=-
-			tail -n 15 "$build/matrix/$s.log" >&2
+			tail -n 15 "$log" >&2
 		fi
 		if [ "$status" = 0 ] && [ -n "$line" ] && [ "$failed" = 0 ]; then
 			ok=$((ok + 1))
-			rows+=("$(printf '%-6s %-10s %7s %7s %8s %6s  %s' "$s" "${version:--}" "$passed" "$failed" "$skipped" "$(mmss "$secs")" pass)")
+			rows+=("$(printf '%-6s %-10s %-9s %7s %7s %8s %6s  %s' "$s" "${version:--}" "$via" "$passed" "$failed" "$skipped" "$(mmss "$secs")" pass)")
 		else
 			bad=$((bad + 1))
-			rows+=("$(printf '%-6s %-10s %7s %7s %8s %6s  %s' "$s" "${version:--}" "$passed" "$failed" "$skipped" "$(mmss "$secs")" "FAIL (exit $status; see build/matrix/$s.log)")")
+			rows+=("$(printf '%-6s %-10s %-9s %7s %7s %8s %6s  %s' "$s" "${version:--}" "$via" "$passed" "$failed" "$skipped" "$(mmss "$secs")" "FAIL (exit $status; see build/matrix/$s.log)")")
 		fi
 	done
-	printf '%-6s %-10s %7s %7s %8s %6s  %s\n' series kernel passed failed skipped time result
+	printf '%-6s %-10s %-9s %7s %7s %8s %6s  %s\n' series kernel via passed failed skipped time result
 	printf '%s\n' "${rows[@]}"
+	if [ "${#tables[@]}" = 3 ] && [ -z "${MATRIX:-}" ]; then
+		echo
+		echo "support table (README.md):"
+		if ! python3 "$top/scripts/support-table.py" --check "$top/README.md" "${tables[@]}"; then
+			bad=$((bad + 1))
+		fi
+	fi
 	echo "matrix: $ok kernels passed, $bad failed"
 	[ "$bad" = 0 ]
 }

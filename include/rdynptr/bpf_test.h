@@ -109,6 +109,17 @@
  */
 #define __needs_kfunc(name)	__test_tag("test_needs_kfunc=" name)
 
+/*
+ * rdynptr extension: PROG (a program of the same object, without
+ * annotations of its own) does what this test does with the kernel's own
+ * kfuncs (bpf_dynptr_clone() for bpf_rdynptr_clone(), say).  Before the
+ * test runs, PROG is loaded and must meet the test's load expectations
+ * (__success or __failure, __msg, __not_msg); if it does not, the test
+ * checks a verifier rule the running kernel lacks, and it SKIPs saying
+ * so.  For tests of verifier rules that differ between kernel series.
+ */
+#define __kernel_twin(prog)	__test_tag("test_kernel_twin=" #prog)
+
 /* Values understood by __retval(). */
 #define POINTER_VALUE		0xbadcafe
 #define TEST_DATA_LEN		64

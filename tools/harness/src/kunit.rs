@@ -168,7 +168,7 @@ impl KunitRun {
         let skip = |why: String| all(Err((Outcome::Skip(why.clone()), why)));
         if !ko.exists() {
             return skip(format!(
-                "{} does not exist: the test module is built only for a kernel with CONFIG_KUNIT=y and Rust KUnit suites (#[kunit_tests], newer than 6.12)",
+                "{} does not exist: the test module is built only for a kernel with CONFIG_KUNIT=y and Rust KUnit suites (the kunit_tests attribute, newer than 6.12)",
                 ko.display()
             ));
         }

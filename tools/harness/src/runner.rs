@@ -404,12 +404,68 @@ impl Env {
         if let Some(r) = self.precheck(obj, prog, spec) {
             return r;
         }
+        if let Some(r) = self.check_kernel_twin(obj, spec) {
+            return r;
+        }
         let mut report = self.load_and_check(obj, prog, spec);
         let libbpf = libbpflog::take();
         if report.outcome == Outcome::Fail || self.verbose {
             report.diagnostics.extend(libbpf);
         }
         report
+    }
+
+    /// For a test with `__kernel_twin(P)`: loads P with the test's load
+    /// expectations only (verdict and messages, no run).  A twin that
+    /// misses them means the running kernel lacks the verifier rule the
+    /// test checks: a SKIP naming the twin and what it got.
+    fn check_kernel_twin(&mut self, obj: &ObjectInfo, spec: &TestSpec) -> Option<TestReport> {
+        let name = spec.kernel_twin.as_deref()?;
+        let Some(twin) = obj.programs.iter().find(|p| p.name == name) else {
+            return Some(TestReport::fail(format!(
+                "__kernel_twin({name}): the object has no program {name}"
+            )));
+        };
+        if twin.spec.is_some() {
+            return Some(TestReport::fail(format!(
+                "__kernel_twin({name}): {name} has annotations of its own (a twin takes the test's)"
+            )));
+        }
+        let expect = TestSpec {
+            expect_failure: spec.expect_failure,
+            messages: spec.messages.clone(),
+            log_level: spec.log_level,
+            flags_set: spec.flags_set,
+            flags_clear: spec.flags_clear,
+            ..TestSpec::default()
+        };
+        let got = self.load_and_check(obj, twin, &expect);
+        libbpflog::take();
+        if got.outcome != Outcome::Fail {
+            return None;
+        }
+        // The verifier's verdict: the last line of its log before the
+        // statistics, else the first diagnostics.
+        let verdict = got.verifier_log.as_deref().and_then(|log| {
+            log.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("processed "))
+                .last()
+                .map(|l| format!("the verifier says: {l}"))
+        });
+        let what = verdict.unwrap_or_else(|| {
+            let first: Vec<&str> = got
+                .diagnostics
+                .iter()
+                .map(|d| d.trim())
+                .filter(|d| !d.is_empty())
+                .take(2)
+                .collect();
+            first.join(" ")
+        });
+        Some(TestReport::skip(format!(
+            "the kernel's own equivalent, {name}, does not meet this test's expectations on the running kernel either ({what}): the test checks a verifier rule this kernel lacks"
+        )))
     }
 
     fn load_and_check(

@@ -65,6 +65,10 @@ pub struct TestSpec {
     pub flags_set: u32,
     pub flags_clear: u32,
     pub needs_kfuncs: Vec<String>,
+    /// __kernel_twin: the program that does the same with the kernel's
+    /// own kfuncs, whose verdict on the running kernel decides whether the
+    /// test applies there.
+    pub kernel_twin: Option<String>,
     /// Architectures from __arch_* (kernel spelling: X86_64, ARM64, ...).
     pub arches: Vec<String>,
     pub auxiliary: bool,
@@ -245,6 +249,13 @@ fn apply(spec: &mut TestSpec, key: &str, val: Option<&str>) -> anyhow::Result<()
                 bail!("bad __result variable '{v}'");
             }
             spec.result = Some(v.to_string());
+        }
+        "test_kernel_twin" => {
+            let v = need(key, val)?.trim();
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                bail!("bad __kernel_twin program '{v}'");
+            }
+            spec.kernel_twin = Some(v.to_string());
         }
         "test_needs_kfunc" => {
             let v = need(key, val)?.trim();
@@ -527,6 +538,18 @@ mod tests {
         assert_eq!(s.linear_size, Some(14));
         assert!(s.unsupported.is_empty() && s.errors.is_empty());
         let s = spec(&["comment:1:test_linear_size=x"]);
+        assert_eq!(s.errors.len(), 1, "{:?}", s.errors);
+    }
+
+    #[test]
+    fn kernel_twin_is_read() {
+        let s = spec(&[
+            "comment:1:test_expect_failure",
+            "comment:2:test_kernel_twin=kernel_clone_x",
+        ]);
+        assert_eq!(s.kernel_twin.as_deref(), Some("kernel_clone_x"));
+        assert!(s.unsupported.is_empty() && s.errors.is_empty());
+        let s = spec(&["comment:1:test_kernel_twin=not a name"]);
         assert_eq!(s.errors.len(), 1, "{:?}", s.errors);
     }
 
