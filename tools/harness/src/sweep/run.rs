@@ -1005,7 +1005,7 @@ mod tests {
         kern.steps[4].ret = 0;
         assert_eq!(
             check_diff(Kind::Local, &s, &m, &rd, &kern).unwrap(),
-            [1, 1, 1, 0]
+            [1, 1, 1, 0, 0]
         );
         // An unexplained difference: trim results differ on slot 0.
         let (s2, m2) = seq(vec![op(Code::Trim, 0, Arg::Abs(3))]);
