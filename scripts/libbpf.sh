@@ -16,6 +16,10 @@
 # libbpf_disasm.a: what __xlated checks are matched against, as in
 # test_loader.c.
 #
+# And the kernel's KTAP parser, tools/testing/kunit (kunit.py parse), for
+# the host test that rdynptr-test's KTAP parses (in DIR/tools/testing/kunit:
+# kunit.py finds itself by that path).
+#
 # Built once into $RDYNPTR_CACHE/libbpf-KEY (a few seconds after the
 # source is unpacked); prints that directory, which holds libbpf.a and
 # libbpf_disasm.a.
@@ -30,12 +34,12 @@ srcver=$(sed -n "s/^$pkg //p" "$root/.rdynptr-root-complete")
 [ -n "$srcver" ] && [ -f "$root$tarball" ] || die "$pkg is missing from the toolchain root $root"
 glue=$RDYNPTR_TOP/tools/harness/csrc/xlated.c
 key=$({
-	echo "source=$pkg $srcver cflags=-O2 -fPIC"
+	echo "source=$pkg $srcver cflags=-O2 -fPIC kunit=tools/testing/kunit"
 	cat "$glue"
 	grep -E '^(clang-19|llvm-19|libelf-dev|zlib1g-dev|make) ' "$root/.rdynptr-root-complete"
 } | cache_key)
 dir=$RDYNPTR_CACHE/libbpf-$key
-if [ -f "$dir/libbpf.a" ] && [ -f "$dir/libbpf_disasm.a" ]; then
+if [ -f "$dir/libbpf.a" ] && [ -f "$dir/libbpf_disasm.a" ] && [ -f "$dir/tools/testing/kunit/kunit.py" ]; then
 	echo "$dir"
 	exit 0
 fi
@@ -43,7 +47,7 @@ fi
 mkdir -p "$dir"
 exec 9>"$dir/.lock"
 flock 9
-if [ ! -f "$dir/libbpf.a" ] || [ ! -f "$dir/libbpf_disasm.a" ]; then
+if [ ! -f "$dir/libbpf.a" ] || [ ! -f "$dir/libbpf_disasm.a" ] || [ ! -f "$dir/kunit/kunit.py" ]; then
 	inroot() { "$RDYNPTR_TOP/scripts/in-root" --root "$root" -- "$@"; }
 	rm -rf "$dir/src" "$dir/obj"
 	mkdir -p "$dir/src" "$dir/obj"
@@ -56,7 +60,8 @@ if [ ! -f "$dir/libbpf.a" ] || [ ! -f "$dir/libbpf_disasm.a" ]; then
 		"$pkg/tools/lib/bpf" "$pkg/tools/include" "$pkg/tools/build" \
 		"$pkg/tools/scripts" "$pkg/tools/arch/x86/include" \
 		"$pkg/include/uapi/linux/bpf.h" "$pkg/scripts/bpf_doc.py" \
-		"$pkg/kernel/bpf/disasm.c" "$pkg/kernel/bpf/disasm.h"
+		"$pkg/kernel/bpf/disasm.c" "$pkg/kernel/bpf/disasm.h" \
+		"$pkg/tools/testing/kunit"
 	step "build libbpf" "See the output above." \
 		inroot make -s -C "$dir/src/$pkg/tools/lib/bpf" OUTPUT="$dir/obj/" \
 		CC=clang EXTRA_CFLAGS="-O2 -fPIC" -j"$(build_jobs)" "$dir/obj/libbpf.a"
@@ -72,6 +77,9 @@ if [ ! -f "$dir/libbpf.a" ] || [ ! -f "$dir/libbpf_disasm.a" ]; then
 	mv "$dir/libbpf.a.tmp" "$dir/libbpf.a"
 	cp "$dir/obj/libbpf_disasm.a" "$dir/libbpf_disasm.a.tmp"
 	mv "$dir/libbpf_disasm.a.tmp" "$dir/libbpf_disasm.a"
+	rm -rf "$dir/tools"
+	mkdir -p "$dir/tools/testing"
+	mv "$src/tools/testing/kunit" "$dir/tools/testing/kunit"
 	rm -rf "$dir/src" "$dir/obj"
 fi
 echo "$dir"

@@ -118,6 +118,7 @@ cargo_in_root() {	# cargo_in_root SUBCOMMAND [ARGS...] (the manifest goes before
 	libbpf=$("$top/scripts/libbpf.sh") || die "building libbpf failed (see above)"
 	inroot env CARGO_HOME="$RDYNPTR_CACHE/cargo" CARGO_TARGET_DIR="$cargo_target" \
 		LIBBPF_SYS_LIBRARY_PATH="$libbpf" ${cainfo[@]+"${cainfo[@]}"} \
+		${RDYNPTR_KUNIT_PY:+RDYNPTR_KUNIT_PY="$RDYNPTR_KUNIT_PY"} \
 		cargo "$sub" --manifest-path "$top/tools/Cargo.toml" "$@"
 }
 
@@ -347,7 +348,9 @@ do_hosttest() {
 	note TEST "cargo clippy -- -D warnings"
 	cargo_progress TEST clippy --all-targets -- -D warnings
 	note TEST "cargo test"
-	cargo_progress TEST test --quiet
+	# The kernel's KTAP parser, for the test that our KTAP parses.
+	RDYNPTR_KUNIT_PY=$("$top/scripts/libbpf.sh")/tools/testing/kunit/kunit.py \
+		cargo_progress TEST test --quiet
 }
 
 [ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|run|vmshell|vmtest|upstream|btf|matrix|bench|hosttest|reports"

@@ -46,6 +46,11 @@ struct Cli {
     #[arg(short, long)]
     list: bool,
 
+    /// Also write a report in test_progs' JSON schema (test_progs -J) to
+    /// FILE: objects as tests, programs as subtests.
+    #[arg(long, value_name = "FILE")]
+    json_test_progs: Option<PathBuf>,
+
     /// Also write a JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -530,9 +535,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     };
-    if let Some(path) = &cli.json {
-        let r = Report::new(kernel::release(), totals, records);
-        if let Err(e) = std::fs::write(path, r.to_json() + "\n") {
+    let r = Report::new(kernel::release(), totals, records);
+    for (path, text) in [
+        (&cli.json, Report::to_json as fn(&Report) -> String),
+        (&cli.json_test_progs, Report::to_test_progs_json),
+    ] {
+        let Some(path) = path else {
+            continue;
+        };
+        if let Err(e) = std::fs::write(path, text(&r) + "\n") {
             eprintln!("rdynptr-test: cannot write {}: {e}", path.display());
             status = ExitCode::from(2);
         }
