@@ -10,6 +10,8 @@
 #   make vmshell         interactive shell in the guest
 #   make btf [KFUNC=f]   the module's kfuncs in its BTF (FUNC, parameters, tags)
 #   make check-matrix    make vmtest on every kernel series (MATRIX="7.3 7.2 6.12")
+#   make upstream-selftests  the kernel tree's own annotated BPF selftests in
+#                        the guest (FLAVOR=selftests: their config, bpf_testmod)
 #   make check-debug     make vmtest on the debug flavor (KASAN, UBSAN, lockdep,
 #                        kmemleak) with the stress tests, then make reports
 #   make reports         prove the VM runner fails on each kind of kernel
@@ -62,6 +64,9 @@ btf:
 check-matrix:
 	@$(R) matrix
 
+upstream-selftests:
+	@FLAVOR=$(or $(FLAVOR),selftests) $(R) upstream
+
 check: hosttest
 	@STRESS=$(or $(STRESS),$(CHECK_STRESS)) $(R) vmtest
 
@@ -76,4 +81,4 @@ clean:
 	rm -rf build
 	git clean -fdqX -- src Kbuild rdynptr.* Module.symvers modules.order .*.cmd 2>/dev/null || true
 
-.PHONY: all module kernel bpf harness vm vmshell vmtest btf check-matrix hosttest bench check check-debug reports clean
+.PHONY: all module kernel bpf harness vm vmshell vmtest btf check-matrix upstream-selftests hosttest bench check check-debug reports clean

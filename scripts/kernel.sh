@@ -46,10 +46,23 @@ case $series in
 esac
 
 frags=("$RDYNPTR_TOP/scripts/kconfig/rdynptr.config")
+# A flavor's fragment may carry directives (comment lines):
+#   # rdynptr-base: CONFIG_TARGET           start from this instead of tinyconfig
+#   # rdynptr-tree-fragments: PATH...       fragments of the kernel tree, merged
+#                                           before the flavor's own
+#   # rdynptr-builtin-modules: yes          make mod2yesconfig after olddefconfig
+base=tinyconfig
+tree_frags=()
+builtin_modules=
+flavor_frag=
 if [ "$flavor" != default ]; then
-	f=$RDYNPTR_TOP/scripts/kconfig/$flavor.config
-	[ -f "$f" ] || die "no fragment for flavor \"$flavor\" ($f)"
-	frags+=("$f")
+	flavor_frag=$RDYNPTR_TOP/scripts/kconfig/$flavor.config
+	[ -f "$flavor_frag" ] || die "no fragment for flavor \"$flavor\" ($flavor_frag)"
+	directive() { sed -n "s/^# rdynptr-$1: *//p" "$flavor_frag"; }
+	[ -z "$(directive base)" ] || base=$(directive base)
+	read -r -a tree_frags <<<"$(directive tree-fragments)"
+	[ "$(directive builtin-modules)" != yes ] || builtin_modules=1
+	frags+=("$flavor_frag")
 fi
 patches=()
 add_patches() {	# DIR: append DIR/*.patch to patches, in name order
@@ -174,16 +187,26 @@ fi
 fresh=
 if [ ! -f "$dir/.configured" ]; then
 	fresh=1
-	note CONFIG "tinyconfig + ${frags[*]##*/}"
+	# The fragments in merge order: ours, the tree's, the flavor's last.
+	merge=("${frags[0]}")
+	for f in ${tree_frags[@]+"${tree_frags[@]}"}; do
+		[ -f "$kdir/$f" ] || die "the flavor $flavor wants the tree's $f, which $pkg $srcver does not have"
+		merge+=("$kdir/$f")
+	done
+	[ -z "$flavor_frag" ] || merge+=("$flavor_frag")
+	note CONFIG "$base + ${merge[*]##*/}"
 	cp "${frags[@]}" "$dir/"
 	step "configure the kernel" "See the output above." \
-		kmake -s tinyconfig
+		kmake -s "$base"
 	step "merge the kconfig fragments" "See $dir/config.log." \
-		inroot "$kdir/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "${frags[@]}" >"$dir/config.log"
+		inroot "$kdir/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "${merge[@]}" >"$dir/config.log"
 	step "olddefconfig" "See the output above." kmake -s olddefconfig
-	if ! "$RDYNPTR_TOP/scripts/kconfig-check.sh" "${frags[@]}" -- "$kdir/.config" >"$dir/config-check"; then
+	if [ -n "$builtin_modules" ]; then
+		step "build the modules in" "See the output above." kmake -s mod2yesconfig
+	fi
+	if ! "$RDYNPTR_TOP/scripts/kconfig-check.sh" "${merge[@]}" -- "$kdir/.config" >"$dir/config-check"; then
 		cat "$dir/config-check" >&2
-		die "step \"check the kernel config\": these options from ${frags[*]##*/} did not survive olddefconfig (a prerequisite is missing): $(cut -d: -f1 "$dir/config-check" | tr '\n' ' ')"
+		die "step \"check the kernel config\": these options from ${merge[*]##*/} did not survive olddefconfig (a prerequisite is missing, or the flavor's fragment must say otherwise): $(cut -d: -f1 "$dir/config-check" | tr '\n' ' ')"
 	fi
 	touch "$dir/.configured"
 fi

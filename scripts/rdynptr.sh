@@ -15,6 +15,8 @@
 #   btf       build the module and show its kfuncs' BTF (KFUNC=name: one)
 #   matrix    make vmtest on every kernel series (MATRIX="7.3 7.2 6.12"), then
 #             a table and "matrix: N kernels passed, N failed"
+#   upstream  the kernel tree's own annotated BPF selftests in the guest
+#             (make upstream-selftests: FLAVOR=selftests)
 #   hosttest  host-side tests and lints
 #   reports   prove that the VM runner fails on each kind of kernel report
 #             (FLAVOR=debug: WARNING, KASAN, UBSAN, lockdep, atomic sleep, kmemleak)
@@ -111,8 +113,12 @@ cargo_in_root() {	# cargo_in_root SUBCOMMAND [ARGS...] (the manifest goes before
 		cp /etc/ssl/certs/ca-certificates.crt "$RDYNPTR_CACHE/host-ca-certificates.crt"
 		cainfo=(CARGO_HTTP_CAINFO="$RDYNPTR_CACHE/host-ca-certificates.crt")
 	fi
+	# The libbpf the tools link (scripts/libbpf.sh).
+	local libbpf
+	libbpf=$("$top/scripts/libbpf.sh") || die "building libbpf failed (see above)"
 	inroot env CARGO_HOME="$RDYNPTR_CACHE/cargo" CARGO_TARGET_DIR="$cargo_target" \
-		${cainfo[@]+"${cainfo[@]}"} \
+		LIBBPF_SYS_LIBRARY_PATH="$libbpf" ${cainfo[@]+"${cainfo[@]}"} \
+		${RDYNPTR_KUNIT_PY:+RDYNPTR_KUNIT_PY="$RDYNPTR_KUNIT_PY"} \
 		cargo "$sub" --manifest-path "$top/tools/Cargo.toml" "$@"
 }
 
@@ -199,6 +205,36 @@ do_vmtest() {
 	rm -rf "$build/vmtest"
 	VM_TIMEOUT=${VM_TIMEOUT:-1200} guest --env RDYNPTR_SELFTESTS_DIR="$build/selftests" \
 		--outdir "$build/vmtest" --cmd "${q[*]} --json \"\$RDYNPTR_OUT/vmtest.json\""
+}
+
+# make upstream-selftests: the annotated BPF selftests of the kernel tree
+# the test kernel was built from (FLAVOR=selftests by default), built with
+# that tree's flags and headers (scripts/upstream.mk), run by rdynptr-test
+# in the guest with the tree's bpf_testmod.ko loaded.  Failures listed in
+# tools/upstream/expected-failures count as skipped, with their reason.
+do_upstream() {
+	KDIR=$(kdir)
+	export KDIR
+	local out=$build/upstream
+	note UPSTREAM "tools/testing/selftests/bpf/progs of $KDIR"
+	inroot make -s -f "$top/scripts/upstream.mk" -j"$(build_jobs)" KDIR="$KDIR" OUT="$out" ||
+		die "building the upstream selftests failed (see above)"
+	do_harness
+	local args=(--no-module-tests --summary-label upstream-selftests --object-summary
+		--expected-failures "$top/tools/upstream/expected-failures") f
+	for f in ${FILTER:-}; do
+		args+=(--filter "$f")
+	done
+	[ -n "${JOBS:-}" ] && args+=(--jobs "$JOBS")
+	local q=() a
+	for a in "$harness" "${args[@]}" "$out/progs"; do
+		q+=("$(printf '%q' "$a")")
+	done
+	rm -rf "$build/upstream-run"
+	# test_progs loads bpf_testmod.ko before any test; so does this.
+	VM_TIMEOUT=${VM_TIMEOUT:-3600} guest --env RDYNPTR_SELFTESTS_DIR="$out/progs" \
+		--outdir "$build/upstream-run" \
+		--cmd "insmod $(printf '%q' "$out/bpf_testmod.ko") && ${q[*]} --json \"\$RDYNPTR_OUT/upstream.json\""
 }
 
 do_bench() {
@@ -312,10 +348,12 @@ do_hosttest() {
 	note TEST "cargo clippy -- -D warnings"
 	cargo_progress TEST clippy --all-targets -- -D warnings
 	note TEST "cargo test"
-	cargo_progress TEST test --quiet
+	# The kernel's KTAP parser, for the test that our KTAP parses.
+	RDYNPTR_KUNIT_PY=$("$top/scripts/libbpf.sh")/tools/testing/kunit/kunit.py \
+		cargo_progress TEST test --quiet
 }
 
-[ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|run|vmshell|vmtest|btf|matrix|bench|hosttest|reports"
+[ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|run|vmshell|vmtest|upstream|btf|matrix|bench|hosttest|reports"
 what=$1
 shift
 case $what in
@@ -337,6 +375,7 @@ vmshell)
 	VM_TIMEOUT=${VM_TIMEOUT:-86400} guest --shell
 	;;
 vmtest) do_vmtest ;;
+upstream) do_upstream ;;
 btf) do_btf ;;
 matrix) do_matrix ;;
 bench) do_bench ;;

@@ -29,9 +29,17 @@
 	__attribute__((btf_decl_tag("comment:"				\
 				    __rdynptr_xstr(__COUNTER__) ":" tag)))
 
+/*
+ * rdynptr extension, which __success, __failure and __retval add: a test
+ * of this header is test-run with rdynptr-test's test packet (below, and
+ * Documentation/harness.rst), where test_loader.c gives bpf_misc.h
+ * programs 64 zero bytes.
+ */
+#define __rdynptr_packet	__test_tag("test_rdynptr_packet")
+
 /* Expected load result; the last of the two wins, the default is success. */
-#define __success		__test_tag("test_expect_success")
-#define __failure		__test_tag("test_expect_failure")
+#define __success		__test_tag("test_expect_success") __rdynptr_packet
+#define __failure		__test_tag("test_expect_failure") __rdynptr_packet
 
 /*
  * Text that must appear in the verifier log.  Repeatable: all texts must
@@ -48,7 +56,55 @@
  * the errno names listed in Documentation/harness.rst, _INT_MIN, or
  * POINTER_VALUE (any value).
  */
-#define __retval(val)		__test_tag("test_retval=" __rdynptr_xstr(val))
+#define __retval(val)		__test_tag("test_retval=" __rdynptr_xstr(val)) __rdynptr_packet
+
+/*
+ * The program after the verifier's rewrites, as the kernel's disassembler
+ * prints it: "N: insn" ("0: r0 = 0", "3: call bpf_get_smp_processor_id",
+ * "5: call pc+2"); each __xlated must match on the line after the previous
+ * one, unless an __xlated("...") comes between them.
+ */
+#define __xlated(msg)		__test_tag("test_expect_xlated=" msg)
+/* The JITed code, after an __arch_*: only that architecture's are checked. */
+#define __jited(msg)		__test_tag("test_jited=" msg)
+/* What the program wrote to its BPF streams in the test run (as __xlated). */
+#define __stderr(msg)		__test_tag("test_expect_stderr=" msg)
+#define __stdout(msg)		__test_tag("test_expect_stdout=" msg)
+
+/*
+ * The unprivileged mode: the program is also loaded (and run) without
+ * CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_PERFMON and CAP_BPF, as a second test
+ * named "prog @unpriv", if kernel.unprivileged_bpf_disabled is 0 (SKIP
+ * otherwise).  What its annotations leave out comes from the privileged
+ * ones; a program with only _unpriv annotations is tested unprivileged
+ * only.  __caps_unpriv keeps capabilities, by number: __caps_unpriv(21|39)
+ * (CAP_SYS_ADMIN, CAP_BPF; bpf_misc.h names them).
+ */
+#define __success_unpriv	__test_tag("test_expect_success_unpriv") __rdynptr_packet
+#define __failure_unpriv	__test_tag("test_expect_failure_unpriv") __rdynptr_packet
+#define __msg_unpriv(msg)	__test_tag("test_expect_msg_unpriv=" msg)
+#define __not_msg_unpriv(msg)	__test_tag("test_expect_not_msg_unpriv=" msg)
+#define __retval_unpriv(val)	__test_tag("test_retval_unpriv=" __rdynptr_xstr(val)) __rdynptr_packet
+#define __xlated_unpriv(msg)	__test_tag("test_expect_xlated_unpriv=" msg)
+#define __jited_unpriv(msg)	__test_tag("test_jited_unpriv=" msg)
+#define __stderr_unpriv(msg)	__test_tag("test_expect_stderr_unpriv=" msg)
+#define __stdout_unpriv(msg)	__test_tag("test_expect_stdout_unpriv=" msg)
+#define __auxiliary_unpriv	__test_tag("test_auxiliary_unpriv")
+#define __caps_unpriv(caps)	__test_tag("test_caps_unpriv=" __rdynptr_xstr(caps))
+#ifndef CAP_NET_ADMIN
+#define CAP_NET_ADMIN		12
+#define CAP_SYS_ADMIN		21
+#define CAP_PERFMON		38
+#define CAP_BPF			39
+#endif
+
+/*
+ * Kernel BTF from this file instead of the running kernel's (kfuncs,
+ * CO-RE); __btf_func_path also names the parameters of __naked
+ * subprograms from it.
+ */
+#define __btf_path(path)	__test_tag("test_btf_path=" path)
+#define __btf_func_path(path)	__test_tag("test_btf_func_path=" path)
 
 #define __description(desc)	__test_tag("test_description=" desc)
 #define __log_level(lvl)	__test_tag("test_log_level=" #lvl)

@@ -3,8 +3,8 @@
 
 use crate::plan::CALLS_SECTION;
 use anyhow::{anyhow, bail, Context as _};
-use libbpf_rs::query::{ProgInfoIter, ProgInfoQueryOptions};
-use libbpf_rs::{Object, ObjectBuilder, Program, ProgramInput, ProgramMut};
+use libbpf_rs::query::ProgInfoQueryOptions;
+use libbpf_rs::{Object, ObjectBuilder, ProgramInput, ProgramMut};
 use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
@@ -121,19 +121,14 @@ impl Loaded {
     /// The program's id and JIT image (None if it was not JIT-compiled).
     pub fn jit_image(&self, name: &str) -> anyhow::Result<JitImage> {
         let prog = self.prog(name)?;
-        let id = Program::id_from_fd(prog.as_fd())
-            .with_context(|| format!("BPF_OBJ_GET_INFO_BY_FD of {name}"))?;
         let opts = ProgInfoQueryOptions::default()
             .include_jited_prog_insns(true)
             .include_jited_ksyms(true);
-        let info = ProgInfoIter::with_query_opts(opts)
-            .find(|p| p.id == id)
-            .ok_or_else(|| {
-                anyhow!("program {name} (id {id}) is not among the kernel's programs")
-            })?;
+        let info = rdynptr_kernel::prog::info(prog.as_fd(), opts)
+            .with_context(|| format!("the JIT image of {name}"))?;
         let code = Some(info.jited_prog_insns).filter(|c| !c.is_empty());
         Ok(JitImage {
-            id,
+            id: info.id,
             // Zero when kptr_restrict hides addresses.
             address: code
                 .as_ref()

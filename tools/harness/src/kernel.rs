@@ -117,6 +117,49 @@ pub fn testing_prog_flags() -> u32 {
         .fold(0, |acc, f| acc | f)
 }
 
+/// The version of the libbpf linked in ("1.8"; scripts/libbpf.sh).
+pub fn libbpf_version() -> String {
+    // SAFETY: both functions only return constants.
+    let (major, minor) = unsafe { (sys::libbpf_major_version(), sys::libbpf_minor_version()) };
+    format!("{major}.{minor}")
+}
+
+extern "C" {
+    // libbpf 1.6 and later (scripts/libbpf.sh links 1.8); the libbpf-sys
+    // bindings, those of 1.5, lack it.
+    fn bpf_prog_stream_read(
+        prog_fd: std::ffi::c_int,
+        stream_id: u32,
+        buf: *mut std::ffi::c_void,
+        buf_len: u32,
+        opts: *mut std::ffi::c_void,
+    ) -> std::ffi::c_int;
+}
+
+/// Reads what program `fd` wrote to its BPF stream `stream_id` (1: stdout,
+/// 2: stderr) into `buf`; returns the number of bytes.
+pub fn prog_stream_read(
+    fd: std::ffi::c_int,
+    stream_id: u32,
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
+    let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+    // SAFETY: `buf` is writable for `len` bytes; NULL options are allowed.
+    let n = unsafe {
+        bpf_prog_stream_read(
+            fd,
+            stream_id,
+            buf.as_mut_ptr().cast(),
+            len,
+            std::ptr::null_mut(),
+        )
+    };
+    if n < 0 {
+        return Err(std::io::Error::from_raw_os_error(-n));
+    }
+    Ok(n as usize)
+}
+
 /// Is the BPF JIT enabled?
 pub fn jit_enabled() -> bool {
     std::fs::read_to_string("/proc/sys/net/core/bpf_jit_enable")

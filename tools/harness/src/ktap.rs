@@ -132,8 +132,9 @@ impl<W: Write> Ktap<W> {
         self.totals
     }
 
-    /// The totals line and the final plain summary line.
-    pub fn finish(&mut self) -> io::Result<()> {
+    /// The totals line and the final plain summary line, "LABEL: N
+    /// passed, N failed, N skipped".
+    pub fn finish(&mut self, label: &str) -> io::Result<()> {
         let t = self.totals;
         writeln!(
             self.out,
@@ -142,7 +143,7 @@ impl<W: Write> Ktap<W> {
         )?;
         writeln!(
             self.out,
-            "vmtest: {} passed, {} failed, {} skipped",
+            "{label}: {} passed, {} failed, {} skipped",
             t.pass, t.fail, t.skip
         )?;
         self.out.flush()
@@ -169,7 +170,7 @@ mod tests {
             k.result("obj/b", &Outcome::Fail).unwrap();
             k.result("obj/c", &Outcome::Skip("kfunc bpf_x missing".into()))
                 .unwrap();
-            k.finish().unwrap();
+            k.finish("vmtest").unwrap();
             assert_eq!(
                 k.totals(),
                 Totals {

@@ -3,7 +3,9 @@
 //! their programs, and reporting KTAP.  The binary is `rdynptr-test`
 //! (src/main.rs); see Documentation/harness.rst.
 
+pub mod disasm;
 pub mod elfscan;
+pub mod expectations;
 pub mod filter;
 pub mod kernel;
 pub mod ktap;
@@ -19,3 +21,4 @@ pub mod runner;
 pub mod spec;
 pub mod sweep;
 pub mod trigger;
+pub mod unpriv;

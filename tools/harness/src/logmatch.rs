@@ -18,6 +18,10 @@ pub struct Pattern {
     text: String,
     negative: bool,
     regex: Option<Regex>,
+    /// Must match on the line after the previous positive pattern's match
+    /// (the disassembly and stream patterns: __xlated, __jited, __stderr,
+    /// __stdout, unless a "..." came before).
+    next_line: bool,
 }
 
 impl Pattern {
@@ -32,7 +36,16 @@ impl Pattern {
             text: text.to_string(),
             negative,
             regex,
+            next_line: false,
         })
+    }
+
+    /// A positive pattern that, if `next_line`, must match on the line
+    /// after the previous pattern's match.
+    pub fn on_line(text: &str, next_line: bool) -> anyhow::Result<Self> {
+        let mut p = Pattern::new(text, false)?;
+        p.next_line = next_line;
+        Ok(p)
     }
 
     pub fn text(&self) -> &str {
@@ -90,6 +103,9 @@ pub enum Status {
     Absent,
     /// A negative pattern was found; 1-based line of the match.
     Unexpected { line: usize },
+    /// A positive pattern that must be on the line after the previous
+    /// match was found on another line.
+    WrongLine { line: usize, want: usize },
 }
 
 #[derive(Debug, Clone)]
@@ -129,12 +145,21 @@ pub fn match_log(log: &str, patterns: &[Pattern]) -> MatchResult {
     }
 
     let mut statuses = Vec::with_capacity(patterns.len());
+    let mut prev_line = None;
     for (i, p) in patterns.iter().enumerate() {
         if !p.negative {
             statuses.push(match spans[i] {
-                Some((start, _)) => Status::Matched {
-                    line: line_of(log, start),
-                },
+                Some((start, _)) => {
+                    let line = line_of(log, start);
+                    let want = prev_line.map(|l| l + 1);
+                    prev_line = Some(line);
+                    match want {
+                        Some(want) if p.next_line && line != want => {
+                            Status::WrongLine { line, want }
+                        }
+                        _ => Status::Matched { line },
+                    }
+                }
                 None => Status::Missing,
             });
             continue;
@@ -178,6 +203,10 @@ pub fn describe(patterns: &[Pattern], result: &MatchResult) -> Vec<String> {
                 Status::Missing => ("EXPECTED  ", String::new()),
                 Status::Absent => ("ABSENT    ", String::new()),
                 Status::Unexpected { line } => ("UNEXPECTED", format!(" (log line {line})")),
+                Status::WrongLine { line, want } => (
+                    "WRONG LINE",
+                    format!(" (log line {line}, expected on line {want})"),
+                ),
             };
             format!("{state} {kind}: '{}'{at}", p.text())
         })

@@ -6,6 +6,7 @@
 
 use anyhow::{bail, Context as _};
 use clap::Parser;
+use rdynptr_harness::expectations::Expectations;
 use rdynptr_harness::filter::Filter;
 use rdynptr_harness::ktap::{Ktap, Outcome};
 use rdynptr_harness::module::{ModuleTest, ModuleTests};
@@ -44,6 +45,11 @@ struct Cli {
     /// List the selected tests instead of running them.
     #[arg(short, long)]
     list: bool,
+
+    /// Also write a report in test_progs' JSON schema (test_progs -J) to
+    /// FILE: objects as tests, programs as subtests.
+    #[arg(long, value_name = "FILE")]
+    json_test_progs: Option<PathBuf>,
 
     /// Also write a JSON report to FILE.
     #[arg(long, value_name = "FILE")]
@@ -106,6 +112,21 @@ struct Cli {
     #[arg(long, env = "RDYNPTR_SWEEP_CASES", value_name = "N",
           default_value_t = sweep::DEFAULT_CASES)]
     sweep_cases: u32,
+
+    /// Expected failures (a DENYLIST-style file: `object[/program]  #
+    /// reason` per line): a listed test that fails is a SKIP with its
+    /// reason, one that passes fails.
+    #[arg(long, value_name = "FILE")]
+    expected_failures: Option<PathBuf>,
+
+    /// What the closing line is called ("NAME: N passed, N failed, N
+    /// skipped").
+    #[arg(long, default_value = "vmtest", value_name = "NAME")]
+    summary_label: String,
+
+    /// Before the closing line, one line per object with its counts.
+    #[arg(long)]
+    object_summary: bool,
 }
 
 /// What one planned test is.
@@ -118,8 +139,12 @@ enum Kind {
 
 /// What a test that runs on a test thread is.
 enum Shared {
-    /// An annotated program: `objects[obj].programs[prog]`.
-    Bpf { obj: usize, prog: usize },
+    /// An annotated program, `objects[obj].programs[prog]`, in one mode.
+    Bpf {
+        obj: usize,
+        prog: usize,
+        mode: spec::Mode,
+    },
     /// An object that cannot be read: one failing test.
     Broken(String),
     /// A sweep test run with the programs of this object.
@@ -148,15 +173,35 @@ fn selftests_dir(cli: &Cli) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("build/selftests"))
 }
 
-/// *.bpf.o files of `dir`, sorted.
+/// *.bpf.o files of `dir`, sorted, and the *.bpf.err files that stand for
+/// objects that could not be built (the compiler's messages).
 fn objects_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(".bpf.o"))
+        .filter(|p| {
+            let p = p.to_string_lossy();
+            p.ends_with(".bpf.o") || p.ends_with(BUILD_ERROR_SUFFIX)
+        })
         .collect();
     v.sort();
     Ok(v)
+}
+
+/// NAME.bpf.err in an objects directory: NAME.bpf.o did not compile, and
+/// the file holds the compiler's messages.  Reported as the failed test
+/// NAME.
+const BUILD_ERROR_SUFFIX: &str = ".bpf.err";
+
+/// Why an object did not build: its first error message.
+fn build_error(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let first = text
+        .lines()
+        .find(|l| l.contains("error:"))
+        .or_else(|| text.lines().next())
+        .unwrap_or("(no compiler output)");
+    format!("the object did not compile: {}", first.trim())
 }
 
 fn object_paths(cli: &Cli) -> anyhow::Result<Vec<PathBuf>> {
@@ -193,6 +238,11 @@ fn plan(
         }
     }
     let mut seen = std::collections::HashSet::new();
+    // The unprivileged tests run after all others: libbpf probes kernel
+    // features once per process, on the first load that needs them, and
+    // must do so with privileges (a probe without them would find the
+    // feature missing for every later load).
+    let mut unprivileged = Vec::new();
     for path in object_paths(cli)? {
         let name = objects::object_name(&path);
         if !seen.insert(name.clone()) {
@@ -211,20 +261,42 @@ fn plan(
             }
             continue;
         }
+        if let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(BUILD_ERROR_SUFFIX))
+        {
+            planned.push(Planned {
+                name: name.to_string(),
+                description: None,
+                kind: Kind::Shared(Shared::Broken(build_error(&path))),
+            });
+            continue;
+        }
         match objects::read_object(&path) {
             Ok(info) => {
                 let idx = objects.len();
                 let mut n = 0;
                 for (pi, p) in info.programs.iter().enumerate() {
-                    if !p.is_test() {
+                    let Some(s) = p.spec.as_ref() else {
                         continue;
+                    };
+                    for mode in s.test_modes() {
+                        n += 1;
+                        let list = match mode {
+                            spec::Mode::Priv => &mut planned,
+                            spec::Mode::Unpriv => &mut unprivileged,
+                        };
+                        list.push(Planned {
+                            name: spec::test_name(&name, &p.name, mode),
+                            description: s.description.clone(),
+                            kind: Kind::Shared(Shared::Bpf {
+                                obj: idx,
+                                prog: pi,
+                                mode,
+                            }),
+                        });
                     }
-                    n += 1;
-                    planned.push(Planned {
-                        name: format!("{name}/{}", p.name),
-                        description: p.spec.as_ref().and_then(|s| s.description.clone()),
-                        kind: Kind::Shared(Shared::Bpf { obj: idx, prog: pi }),
-                    });
                 }
                 if n == 0 {
                     notes.push(format!("{}: no annotated programs", path.display()));
@@ -246,6 +318,7 @@ fn plan(
         }
         libbpflog::take();
     }
+    planned.append(&mut unprivileged);
     if module_tests_enabled(cli) {
         for t in ModuleTest::ALL {
             if t.is_stress() && cli.stress_cycles == 0 {
@@ -331,8 +404,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut ktap = Ktap::new(&mut out);
     ktap.start(selected.len())?;
     ktap.diag(&format!(
-        "rdynptr-test: kernel {}, {} object(s), {} of {} test(s) selected",
+        "rdynptr-test: kernel {}, libbpf {}, {} object(s), {} of {} test(s) selected",
         kernel::release(),
+        kernel::libbpf_version(),
         objects.len(),
         selected.len(),
         total
@@ -341,6 +415,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ktap.diag(n)?;
     }
 
+    let expected = cli
+        .expected_failures
+        .as_deref()
+        .map(Expectations::read)
+        .transpose()?;
     let mut env = Env::new(cli.log_level, cli.verbose);
     // Made when the first module test runs.
     let mut module: Option<ModuleTests> = None;
@@ -381,7 +460,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let sweep_programs = sweep::run::ProgramCache::default();
     let mut envs: Vec<Env> = Vec::with_capacity(jobs);
     let mut rest = &selected[..];
-    let mut emit = |p: &Planned, r: Ran<'_>| -> io::Result<()> {
+    let mut emit = |p: &Planned, mut r: Ran<'_>| -> io::Result<()> {
+        if let Some(x) = &expected {
+            r.rep = x.apply(&p.name, r.rep);
+        }
         report_test(&mut ktap, &mut records, p, r, cli.verbose)
     };
     while let Some(first) = rest.first() {
@@ -440,7 +522,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(m) = module.as_mut() {
         m.finish();
     }
-    ktap.finish()?;
+    if cli.object_summary {
+        for line in object_summary(&records) {
+            ktap.diag(&line)?;
+        }
+    }
+    ktap.finish(&cli.summary_label)?;
     let totals = ktap.totals();
 
     let mut status = if totals.fail == 0 {
@@ -448,14 +535,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     };
-    if let Some(path) = &cli.json {
-        let r = Report::new(kernel::release(), totals, records);
-        if let Err(e) = std::fs::write(path, r.to_json() + "\n") {
+    let r = Report::new(kernel::release(), totals, records);
+    for (path, text) in [
+        (&cli.json, Report::to_json as fn(&Report) -> String),
+        (&cli.json_test_progs, Report::to_test_progs_json),
+    ] {
+        let Some(path) = path else {
+            continue;
+        };
+        if let Err(e) = std::fs::write(path, text(&r) + "\n") {
             eprintln!("rdynptr-test: cannot write {}: {e}", path.display());
             status = ExitCode::from(2);
         }
     }
     Ok(status)
+}
+
+/// "object: N passed, N failed, N skipped" per object (the first part of
+/// the test names), in the order they ran.
+fn object_summary(records: &[TestRecord]) -> Vec<String> {
+    let mut objects: Vec<(&str, [usize; 3])> = Vec::new();
+    for r in records {
+        let obj = r.name.split('/').next().unwrap_or(&r.name);
+        let i = match objects.iter().position(|(o, _)| *o == obj) {
+            Some(i) => i,
+            None => {
+                objects.push((obj, [0; 3]));
+                objects.len() - 1
+            }
+        };
+        let k = match r.result {
+            "pass" => 0,
+            "fail" => 1,
+            _ => 2,
+        };
+        objects[i].1[k] += 1;
+    }
+    objects
+        .into_iter()
+        .map(|(o, [p, f, s])| format!("{o}: {p} passed, {f} failed, {s} skipped"))
+        .collect()
 }
 
 /// Test threads by default: one per CPU.
@@ -483,10 +602,10 @@ fn run_shared<'a>(
 ) -> Ran<'a> {
     let start = Instant::now();
     let (rep, prog) = match s {
-        Shared::Bpf { obj, prog } => {
+        Shared::Bpf { obj, prog, mode } => {
             let o = &objects[*obj];
             let pr = &o.programs[*prog];
-            (env.run_test(o, pr), Some((o.name.as_str(), pr)))
+            (env.run_test(o, pr, *mode), Some((o.name.as_str(), pr)))
         }
         Shared::Broken(e) => (TestReport::fail(e.clone()), None),
         Shared::Sweep(t, path) => {

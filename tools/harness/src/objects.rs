@@ -27,7 +27,9 @@ pub struct ProgramInfo {
 
 impl ProgramInfo {
     pub fn is_test(&self) -> bool {
-        self.spec.as_ref().is_some_and(|s| !s.auxiliary)
+        self.spec
+            .as_ref()
+            .is_some_and(|s| !s.test_modes().is_empty())
     }
 }
 

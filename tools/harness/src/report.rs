@@ -154,11 +154,116 @@ impl Report {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
+
+    /// The report in the schema of test_progs -J (what the BPF CI's
+    /// summary tools read): a test is an object (the part of the name
+    /// before the first '/'), its programs are the subtests; "results"
+    /// lists the failed tests with their failed subtests, and the counts
+    /// are test_progs' (a test counts as a success unless a subtest
+    /// failed; skipped counts skipped subtests).
+    pub fn to_test_progs_json(&self) -> String {
+        #[derive(Default)]
+        struct Test<'a> {
+            name: &'a str,
+            subtests: Vec<(&'a str, &'a TestRecord)>,
+        }
+        let mut tests: Vec<Test<'_>> = Vec::new();
+        for r in &self.tests {
+            let (obj, sub) = r.name.split_once('/').unwrap_or((&r.name, &r.name));
+            match tests.iter_mut().find(|t| t.name == obj) {
+                Some(t) => t.subtests.push((sub, r)),
+                None => tests.push(Test {
+                    name: obj,
+                    subtests: vec![(sub, r)],
+                }),
+            }
+        }
+        let message = |r: &TestRecord| {
+            let mut m = r.diagnostics.join("\n");
+            if let Some(reason) = &r.skip_reason {
+                m = format!("SKIP: {reason}");
+            }
+            m
+        };
+        let (mut success, mut success_subtest, mut skipped, mut failed, mut failed_subtest) =
+            (0, 0, 0, 0, 0);
+        let mut results = Vec::new();
+        for (i, t) in tests.iter().enumerate() {
+            let mut failures = Vec::new();
+            for (j, (sub, r)) in t.subtests.iter().enumerate() {
+                match r.result {
+                    "pass" => success_subtest += 1,
+                    "skip" => skipped += 1,
+                    _ => {
+                        failed_subtest += 1;
+                        failures.push(serde_json::json!({
+                            "name": sub,
+                            "number": j + 1,
+                            "message": message(r),
+                            "failed": true,
+                        }));
+                    }
+                }
+            }
+            if failures.is_empty() {
+                success += 1;
+            } else {
+                failed += 1;
+                results.push(serde_json::json!({
+                    "name": t.name,
+                    "number": i + 1,
+                    "message": "",
+                    "failed": true,
+                    "subtests": failures,
+                }));
+            }
+        }
+        let v = serde_json::json!({
+            "success": success,
+            "success_subtest": success_subtest,
+            "skipped": skipped,
+            "failed": failed,
+            "failed_subtest": failed_subtest,
+            "results": results,
+        });
+        serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_progs_schema_groups_programs_under_objects_and_lists_failures() {
+        let rec = |n: &str, o: Outcome| TestRecord::new(n, &o, Duration::ZERO);
+        let mut bad = rec("verifier_and/b @unpriv", Outcome::Fail);
+        bad.diagnostics = vec!["expected: 1".into(), "got: 2".into()];
+        let r = Report::new(
+            "7.3.4".into(),
+            Totals::default(),
+            vec![
+                rec("verifier_and/a", Outcome::Pass),
+                bad,
+                rec("verifier_and/c", Outcome::Skip("no JIT".into())),
+                rec("dynptr_fail/x", Outcome::Pass),
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.to_test_progs_json()).unwrap();
+        assert_eq!(v["success"], 1);
+        assert_eq!(v["success_subtest"], 2);
+        assert_eq!(v["skipped"], 1);
+        assert_eq!(v["failed"], 1);
+        assert_eq!(v["failed_subtest"], 1);
+        let t = &v["results"][0];
+        assert_eq!(t["name"], "verifier_and");
+        assert_eq!(t["number"], 1);
+        assert_eq!(t["failed"], true);
+        assert_eq!(t["subtests"][0]["name"], "b @unpriv");
+        assert_eq!(t["subtests"][0]["number"], 2);
+        assert_eq!(t["subtests"][0]["message"], "expected: 1\ngot: 2");
+        assert_eq!(v["results"].as_array().unwrap().len(), 1);
+    }
 
     #[test]
     fn record_serializes_result_duration_and_retval() {

@@ -10,8 +10,9 @@ use crate::logmatch;
 use crate::objects::{self, essential_name, ObjectInfo, ProgramInfo};
 use crate::packet;
 pub use crate::report::TestReport;
-use crate::spec::{self, fmt_retval, LoadMode, TestSpec};
+use crate::spec::{self, fmt_retval, LoadMode, Mode, TestSpec};
 use crate::trigger;
+use crate::unpriv;
 use anyhow::{anyhow, bail, Context as _};
 use libbpf_rs::btf::Btf;
 use libbpf_rs::libbpf_sys as sys;
@@ -159,7 +160,28 @@ pub fn object_btf(obj: &Object) -> anyhow::Result<Btf<'_>> {
 /// Opens the object at `path` with only the programs `autoload` selects
 /// marked for loading (overriding '?' sections both ways).
 pub fn open_object(path: &Path, autoload: impl Fn(&str) -> bool) -> anyhow::Result<OpenObject> {
-    let mut open = ObjectBuilder::default()
+    open_object_with(path, None, autoload)
+}
+
+/// [`open_object`], with the kernel BTF taken from `btf_path` (for kfunc
+/// and CO-RE resolution: __btf_path) instead of the running kernel's.
+pub fn open_object_with(
+    path: &Path,
+    btf_path: Option<&str>,
+    autoload: impl Fn(&str) -> bool,
+) -> anyhow::Result<OpenObject> {
+    let mut builder = ObjectBuilder::default();
+    let btf_path = btf_path
+        .map(std::ffi::CString::new)
+        .transpose()
+        .context("__btf_path has a NUL byte")?;
+    if let Some(p) = &btf_path {
+        // SAFETY: the options belong to `builder`; libbpf copies the path
+        // when it opens the object below, while `btf_path` is alive.
+        // (libbpf-rs 0.25 has no setter of btf_custom_path.)
+        unsafe { (*builder.as_libbpf_object().as_ptr()).btf_custom_path = p.as_ptr() };
+    }
+    let mut open = builder
         .open_file(path)
         .with_context(|| format!("libbpf cannot open {}", path.display()))?;
     for mut p in open.progs_mut() {
@@ -363,6 +385,16 @@ impl Env {
                 spec.unsupported.join(", ")
             )));
         }
+        if spec.mode == Mode::Unpriv {
+            if let Some(why) = unpriv::disabled() {
+                return Some(TestReport::skip(why));
+            }
+        }
+        if spec.btf_func_path.is_some() {
+            return Some(TestReport::skip(
+                "__btf_func_path: naming the parameters of __naked subprograms from another BTF is not implemented in rdynptr-test",
+            ));
+        }
         let arch = spec::current_arch();
         if !spec.arches.is_empty() && !spec.arches.iter().any(|a| a == arch) {
             return Some(TestReport::skip(format!(
@@ -395,11 +427,12 @@ impl Env {
         None
     }
 
-    /// Runs the test of program `prog` of `obj`.
-    pub fn run_test(&mut self, obj: &ObjectInfo, prog: &ProgramInfo) -> TestReport {
+    /// Runs the test of program `prog` of `obj` in mode `mode`.
+    pub fn run_test(&mut self, obj: &ObjectInfo, prog: &ProgramInfo, mode: Mode) -> TestReport {
         let Some(spec) = prog.spec.as_ref() else {
             return TestReport::fail("internal error: program has no annotations");
         };
+        let spec = &spec.for_mode(mode);
         libbpflog::take();
         if let Some(r) = self.precheck(obj, prog, spec) {
             return r;
@@ -477,7 +510,7 @@ impl Env {
         let aux: Vec<&str> = obj
             .programs
             .iter()
-            .filter(|p| p.spec.as_ref().is_some_and(|s| s.auxiliary))
+            .filter(|p| p.spec.as_ref().is_some_and(|s| s.auxiliary_in(spec.mode)))
             .map(|p| p.name.as_str())
             .collect();
         let level = self.log_level_override.or(spec.log_level).unwrap_or(
@@ -493,14 +526,38 @@ impl Env {
         }
 
         // Load; grow the log buffer if the verifier ran out of room.
+        let btf_path = spec.btf_path.as_deref().or(spec.btf_func_path.as_deref());
         let (res, log) = loop {
-            let open = match open_object(&obj.path, |n| n == prog.name || aux.contains(&n)) {
+            let opened =
+                open_object_with(&obj.path, btf_path, |n| n == prog.name || aux.contains(&n));
+            let mut open = match opened {
                 Ok(o) => o,
                 Err(e) => return TestReport::fail(format!("{e:#}")),
             };
+            let mut dropped = None;
+            if spec.mode == Mode::Unpriv {
+                // As test_loader: maps of types unprivileged programs may
+                // not create are not created; the load runs without
+                // CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_PERFMON and CAP_BPF.
+                for mut m in open.maps_mut() {
+                    // SAFETY: `m` is a map of the open object `open`.
+                    let flags = unsafe { sys::bpf_map__map_flags(m.as_libbpf_object().as_ptr()) };
+                    let create = unpriv::map_allowed(m.map_type(), flags);
+                    if let Err(e) = m.set_autocreate(create) {
+                        return TestReport::fail(format!("libbpf: {e}"));
+                    }
+                }
+                match unpriv::Unprivileged::enter(spec.unpriv.caps) {
+                    Ok(g) => dropped = Some(g),
+                    Err(e) => return TestReport::fail(format!("{e:#}")),
+                }
+            }
             let (res, log) = load_with_log(open, &prog.name, &mut self.log_buf, level, |f| {
                 spec.apply_flags(f | base)
             });
+            // Privileges are back for what follows (the program's info,
+            // the test run), as in test_loader.
+            drop(dropped);
             let full = log.len() + 1 >= self.log_buf.len();
             let nospc = res.as_ref().err().and_then(errno) == Some(libc::ENOSPC);
             if nospc && full && self.log_buf.len() < LOG_BUF_MAX {
@@ -571,7 +628,7 @@ impl Env {
             r.diagnostics.extend(log_excerpt(&log, 0, true));
         }
 
-        let (Some(want), Some(obj_loaded)) = (spec.retval, loaded) else {
+        let Some(obj_loaded) = loaded else {
             return r;
         };
         let Some(p) = obj_loaded
@@ -579,6 +636,25 @@ impl Env {
             .find(|p| p.name().to_string_lossy() == prog.name)
         else {
             return TestReport::fail("internal error: loaded program not found");
+        };
+        if !spec.xlated.is_empty() {
+            let text = match xlated_text(&p) {
+                Ok(t) => t,
+                Err(e) => return TestReport::fail(format!("{e:#}")),
+            };
+            if !check_text(&mut r, "xlated", &text, &spec.xlated) {
+                return r;
+            }
+        }
+        if !spec.jited.is_empty() {
+            // As test_progs built without LLVM's disassembler.
+            r.outcome = Outcome::Skip(
+                "__jited: JITed code is not disassembled here (test_loader.c needs LLVM's disassembler for it, and skips these checks without it)".into(),
+            );
+            return r;
+        }
+        let Some(want) = spec.retval else {
+            return r;
         };
         // What __retval checks: the program's return value, or the global
         // that __result names, read after the run.
@@ -600,6 +676,15 @@ impl Env {
                     return r;
                 }
                 ran => result(ran.map(|()| None)),
+            }
+        } else if !spec.rdynptr_packet {
+            // A bpf_misc.h program: test_loader's input and context.
+            match loader_test_run(&p, spec.linear_size) {
+                Err(e) if e.downcast_ref::<NoLinearSize>().is_some() => {
+                    r.outcome = Outcome::Skip(format!("{e:#}"));
+                    return r;
+                }
+                ran => result(ran.map(Some)),
             }
         } else {
             let Some(input) = run_input(prog.prog_type) else {
@@ -630,10 +715,96 @@ impl Env {
                     }
                 }
             }
-            Err(e) => r.fail_with(format!("{e:#}")),
+            Err(e) => {
+                r.fail_with(format!("{e:#}"));
+                return r;
+            }
+        }
+        // The program's BPF streams, after the run.
+        for (id, name, want) in [(2, "stderr", &spec.stderr), (1, "stdout", &spec.stdout)] {
+            if want.is_empty() {
+                continue;
+            }
+            match read_stream(&p, id) {
+                Ok(text) => {
+                    if !check_text(&mut r, name, &text, want) {
+                        return r;
+                    }
+                }
+                Err(e) => {
+                    r.fail_with(format!("{e:#}"));
+                    return r;
+                }
+            }
         }
         r
     }
+}
+
+/// Checks `patterns` against program text `text` (xlated code, a
+/// stream); on a mismatch fails `r` with the patterns and the text.
+fn check_text(r: &mut TestReport, what: &str, text: &str, patterns: &[logmatch::Pattern]) -> bool {
+    let m = logmatch::match_log(text, patterns);
+    if m.ok() {
+        return true;
+    }
+    r.fail_with(format!("expected {what} text not found:"));
+    r.diagnostics.extend(
+        logmatch::describe(patterns, &m)
+            .into_iter()
+            .map(|l| format!("  {l}")),
+    );
+    r.note(format!("{what}:"));
+    r.diagnostics.extend(text.lines().map(|l| format!("  {l}")));
+    false
+}
+
+/// The program after the verifier's rewrites, as __xlated sees it.
+fn xlated_text(p: &libbpf_rs::ProgramMut<'_>) -> anyhow::Result<String> {
+    use std::os::fd::AsFd;
+    let opts = libbpf_rs::query::ProgInfoQueryOptions::default().include_xlated_prog_insns(true);
+    let info = rdynptr_kernel::prog::info(p.as_fd(), opts)?;
+    Ok(crate::disasm::text(&info.xlated_prog_insns))
+}
+
+/// What program `p` wrote to its BPF stream `id` (1 stdout, 2 stderr).
+fn read_stream(p: &libbpf_rs::ProgramMut<'_>, id: u32) -> anyhow::Result<String> {
+    use std::os::fd::{AsFd, AsRawFd};
+    let mut buf = vec![0u8; 64 << 10];
+    let fd = p.as_fd().as_raw_fd();
+    let n = crate::kernel::prog_stream_read(fd, id, &mut buf)
+        .with_context(|| format!("reading BPF stream {id}"))?;
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// BPF_PROG_TEST_RUN as test_loader.c does it for bpf_misc.h programs: 64
+/// zero bytes in, room for 256 out, one run; a syscall program gets no
+/// options at all; with `linear`, a `struct __sk_buff` context whose
+/// data_end makes only that many bytes linear.
+pub fn loader_test_run(
+    prog: &libbpf_rs::ProgramMut<'_>,
+    linear: Option<u32>,
+) -> anyhow::Result<u32> {
+    let data_in = [0u8; spec::TEST_DATA_LEN as usize];
+    let mut data_out = [0u8; spec::TEST_DATA_LEN as usize * 4];
+    let mut opts = ProgramInput::default();
+    let mut ctx = None;
+    if !matches!(prog.prog_type(), ProgramType::Syscall) {
+        opts.data_in = Some(&data_in);
+        opts.data_out = Some(&mut data_out);
+        opts.repeat = 1;
+        if let Some(n) = linear.filter(|&n| n > 0) {
+            let c = linear_ctx(prog.prog_type(), n)?;
+            if !kernel::test_run_takes_ctx(prog.prog_type(), &c, &data_in) {
+                return Err(NoLinearSize(prog.prog_type()).into());
+            }
+            ctx = Some(c);
+        }
+    }
+    opts.context_in = ctx.as_deref_mut();
+    prog.test_run(opts)
+        .map(|o| o.return_value)
+        .context("BPF_PROG_TEST_RUN failed")
 }
 
 #[cfg(test)]

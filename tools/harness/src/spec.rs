@@ -54,12 +54,61 @@ pub enum LoadMode {
     NoJited,
 }
 
-/// Everything the annotations of one program say.
+/// The two ways test_loader runs a program: with the harness's
+/// capabilities, and without CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_PERFMON and
+/// CAP_BPF (the `_unpriv` annotations; the test's name gets " @unpriv").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Priv,
+    Unpriv,
+}
+
+/// What the `_unpriv` annotations say; what they leave out is taken from
+/// the privileged expectations (test_loader's rules).
+#[derive(Debug, Clone, Default)]
+pub struct UnprivSpec {
+    pub expect_failure: Option<bool>,
+    pub messages: Vec<Pattern>,
+    pub xlated: Vec<Pattern>,
+    pub jited: Vec<Pattern>,
+    pub stderr: Vec<Pattern>,
+    pub stdout: Vec<Pattern>,
+    pub retval: Option<Retval>,
+    /// __caps_unpriv: capabilities (bit numbers) kept without privileges.
+    pub caps: u64,
+}
+
+/// Everything the annotations of one program say.  The expectations at
+/// the top are those of the mode the spec is for ([`TestSpec::for_mode`]).
 #[derive(Debug, Clone, Default)]
 pub struct TestSpec {
     pub expect_failure: bool,
     pub messages: Vec<Pattern>,
     pub retval: Option<Retval>,
+    /// __xlated: the program after the verifier's rewrites, as the kernel's
+    /// disassembler prints it ("N: insn").
+    pub xlated: Vec<Pattern>,
+    /// __jited: the JITed code (only those of this architecture's __arch).
+    pub jited: Vec<Pattern>,
+    /// __stderr / __stdout: the program's BPF streams after the test run.
+    pub stderr: Vec<Pattern>,
+    pub stdout: Vec<Pattern>,
+    /// The mode this spec is for.
+    pub mode: Mode,
+    /// The modes the program is tested in (test_loader's mode mask).
+    pub priv_mode: bool,
+    pub unpriv_mode: bool,
+    /// The `_unpriv` annotations.
+    pub unpriv: UnprivSpec,
+    /// __btf_path / __btf_func_path: BTF to resolve kfuncs (and, for
+    /// __btf_func_path, to name the parameters of __naked subprograms).
+    pub btf_path: Option<String>,
+    pub btf_func_path: Option<String>,
+    /// Written with include/rdynptr/bpf_test.h: test-run with rdynptr's
+    /// test packet (Documentation/harness.rst); bpf_misc.h programs get
+    /// test_loader's 64 zero bytes.
+    pub rdynptr_packet: bool,
     pub description: Option<String>,
     pub log_level: Option<u32>,
     pub flags_set: u32,
@@ -71,7 +120,11 @@ pub struct TestSpec {
     pub kernel_twin: Option<String>,
     /// Architectures from __arch_* (kernel spelling: X86_64, ARM64, ...).
     pub arches: Vec<String>,
+    /// __auxiliary: loaded with the tests of the same object (in the
+    /// privileged mode), not a test itself; __auxiliary_unpriv: the same
+    /// for the unprivileged mode.
     pub auxiliary: bool,
+    pub auxiliary_unpriv: bool,
     pub load_mode: Option<LoadMode>,
     /// __linear_size: bytes of the test packet in the linear area of the
     /// skb (the rest in page fragments), or in the first buffer of a
@@ -98,6 +151,66 @@ impl TestSpec {
     /// Does the test read the verifier log of a successful load?
     pub fn wants_log(&self) -> bool {
         !self.messages.is_empty()
+    }
+
+    /// The modes the program is a test in (none for an auxiliary one).
+    pub fn test_modes(&self) -> Vec<Mode> {
+        if self.auxiliary || self.auxiliary_unpriv {
+            return Vec::new();
+        }
+        let mut v = Vec::new();
+        if self.priv_mode {
+            v.push(Mode::Priv);
+        }
+        if self.unpriv_mode {
+            v.push(Mode::Unpriv);
+        }
+        v
+    }
+
+    /// Whether an auxiliary program is loaded with tests of mode `m`: it
+    /// is auxiliary, and tested in that mode (test_loader's rule).
+    pub fn auxiliary_in(&self, m: Mode) -> bool {
+        (self.auxiliary || self.auxiliary_unpriv)
+            && match m {
+                Mode::Priv => self.priv_mode,
+                Mode::Unpriv => self.unpriv_mode,
+            }
+    }
+
+    /// The spec of the test in mode `m`: the unprivileged expectations
+    /// where the `_unpriv` annotations give them, else the privileged ones.
+    pub fn for_mode(&self, m: Mode) -> TestSpec {
+        let mut s = self.clone();
+        s.mode = m;
+        if m == Mode::Unpriv {
+            let u = &self.unpriv;
+            s.expect_failure = u.expect_failure.unwrap_or(self.expect_failure);
+            if u.retval.is_some() {
+                s.retval = u.retval;
+            }
+            let pick = |mine: &Vec<Pattern>, theirs: &Vec<Pattern>| {
+                if mine.is_empty() {
+                    theirs.clone()
+                } else {
+                    mine.clone()
+                }
+            };
+            s.messages = pick(&u.messages, &self.messages);
+            s.xlated = pick(&u.xlated, &self.xlated);
+            s.jited = pick(&u.jited, &self.jited);
+            s.stderr = pick(&u.stderr, &self.stderr);
+            s.stdout = pick(&u.stdout, &self.stdout);
+        }
+        s
+    }
+}
+
+/// The name of the test of program `prog` in mode `m`.
+pub fn test_name(object: &str, prog: &str, m: Mode) -> String {
+    match m {
+        Mode::Priv => format!("{object}/{prog}"),
+        Mode::Unpriv => format!("{object}/{prog} @unpriv"),
     }
 }
 
@@ -127,25 +240,7 @@ fn sorted_bodies<'a>(tags: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// Tags of the kernel's bpf_misc.h that this harness does not implement.
-const UNSUPPORTED: &[&str] = &[
-    "test_expect_failure_unpriv",
-    "test_expect_success_unpriv",
-    "test_expect_msg_unpriv",
-    "test_expect_not_msg_unpriv",
-    "test_retval_unpriv",
-    "test_auxiliary_unpriv",
-    "test_caps_unpriv",
-    "test_expect_xlated",
-    "test_expect_xlated_unpriv",
-    "test_jited",
-    "test_jited_unpriv",
-    "test_expect_stderr",
-    "test_expect_stderr_unpriv",
-    "test_expect_stdout",
-    "test_expect_stdout_unpriv",
-    "test_btf_path",
-    "test_btf_func_path",
-];
+const UNSUPPORTED: &[&str] = &[];
 
 /// Architecture names of __arch_*, as used in the kernel's tags.
 pub const ARCHES: &[&str] = &["X86_64", "ARM64", "RISCV64", "s390x", "LOONGARCH"];
@@ -169,33 +264,165 @@ pub fn parse_tags(tags: &[&str]) -> Option<TestSpec> {
     if bodies.is_empty() {
         return None;
     }
-    let mut spec = TestSpec::default();
+    let mut st = Parse::default();
     for body in bodies {
         let (key, val) = match body.split_once('=') {
             Some((k, v)) => (k, Some(v)),
             None => (body, None),
         };
-        if let Err(e) = apply(&mut spec, key, val) {
-            spec.errors.push(format!("{e:#}"));
+        if let Err(e) = apply(&mut st, key, val) {
+            st.spec.errors.push(format!("{e:#}"));
         }
     }
+    let mut spec = st.spec;
+    if !spec.priv_mode && !spec.unpriv_mode {
+        spec.priv_mode = true;
+    }
     Some(spec)
+}
+
+/// The state of parsing one program's annotations.
+struct Parse {
+    spec: TestSpec,
+    /// Whether the next pattern of each disassembly or stream list must be
+    /// on the line after the previous one (a "..." pattern clears it):
+    /// xlated, jited, stderr, stdout, then the same for the unprivileged
+    /// mode.
+    next_line: [bool; 8],
+    /// An __arch_* came before (for __jited), and it is this machine's:
+    /// only then are the __jited patterns that follow kept.
+    arch_seen: bool,
+    collect_jit: bool,
+}
+
+impl Default for Parse {
+    fn default() -> Self {
+        Parse {
+            spec: TestSpec::default(),
+            next_line: [true; 8],
+            arch_seen: false,
+            collect_jit: false,
+        }
+    }
+}
+
+/// The disassembly and stream lists a tag adds to.
+#[derive(Clone, Copy)]
+enum List {
+    Xlated,
+    Jited,
+    Stderr,
+    Stdout,
+}
+
+impl Parse {
+    /// Adds a disassembly or stream pattern (test_loader's
+    /// push_disasm_msg): "..." only lets the next one match further down.
+    fn push_line(&mut self, list: List, unpriv: bool, text: &str) -> anyhow::Result<()> {
+        let k = list as usize + if unpriv { 4 } else { 0 };
+        if text == "..." {
+            self.next_line[k] = false;
+            return Ok(());
+        }
+        let p = Pattern::on_line(text, self.next_line[k])?;
+        self.next_line[k] = true;
+        let s = &mut self.spec;
+        let v = match (list, unpriv) {
+            (List::Xlated, false) => &mut s.xlated,
+            (List::Jited, false) => &mut s.jited,
+            (List::Stderr, false) => &mut s.stderr,
+            (List::Stdout, false) => &mut s.stdout,
+            (List::Xlated, true) => &mut s.unpriv.xlated,
+            (List::Jited, true) => &mut s.unpriv.jited,
+            (List::Stderr, true) => &mut s.unpriv.stderr,
+            (List::Stdout, true) => &mut s.unpriv.stdout,
+        };
+        v.push(p);
+        Ok(())
+    }
 }
 
 fn need<'a>(key: &str, val: Option<&'a str>) -> anyhow::Result<&'a str> {
     val.ok_or_else(|| anyhow!("annotation {key} needs a value ({key}=...)"))
 }
 
-fn apply(spec: &mut TestSpec, key: &str, val: Option<&str>) -> anyhow::Result<()> {
+fn apply(st: &mut Parse, key: &str, val: Option<&str>) -> anyhow::Result<()> {
+    let spec = &mut st.spec;
     match key {
-        "test_expect_success" => spec.expect_failure = false,
-        "test_expect_failure" => spec.expect_failure = true,
+        "test_expect_success" | "test_expect_failure" => {
+            spec.expect_failure = key == "test_expect_failure";
+            spec.priv_mode = true;
+        }
+        "test_expect_success_unpriv" | "test_expect_failure_unpriv" => {
+            spec.unpriv.expect_failure = Some(key == "test_expect_failure_unpriv");
+            spec.unpriv_mode = true;
+        }
         "test_expect_msg" | "test_expect_not_msg" => {
             let text = need(key, val)?;
             spec.messages
                 .push(Pattern::new(text, key == "test_expect_not_msg")?);
+            spec.priv_mode = true;
         }
-        "test_retval" => spec.retval = Some(parse_retval(need(key, val)?)?),
+        "test_expect_msg_unpriv" | "test_expect_not_msg_unpriv" => {
+            let text = need(key, val)?;
+            spec.unpriv
+                .messages
+                .push(Pattern::new(text, key == "test_expect_not_msg_unpriv")?);
+            spec.unpriv_mode = true;
+        }
+        "test_expect_xlated" | "test_expect_xlated_unpriv" => {
+            let unpriv = key.ends_with("_unpriv");
+            st.push_line(List::Xlated, unpriv, need(key, val)?)?;
+            if unpriv {
+                st.spec.unpriv_mode = true;
+            } else {
+                st.spec.priv_mode = true;
+            }
+        }
+        "test_jited" | "test_jited_unpriv" => {
+            if !st.arch_seen {
+                bail!("__jited before __arch_* (the code is per architecture)");
+            }
+            let unpriv = key.ends_with("_unpriv");
+            if st.collect_jit {
+                st.push_line(List::Jited, unpriv, need(key, val)?)?;
+                if unpriv {
+                    st.spec.unpriv_mode = true;
+                } else {
+                    st.spec.priv_mode = true;
+                }
+            }
+        }
+        "test_expect_stderr" | "test_expect_stderr_unpriv" => {
+            st.push_line(List::Stderr, key.ends_with("_unpriv"), need(key, val)?)?;
+        }
+        "test_expect_stdout" | "test_expect_stdout_unpriv" => {
+            st.push_line(List::Stdout, key.ends_with("_unpriv"), need(key, val)?)?;
+        }
+        "test_retval" => {
+            spec.retval = Some(parse_retval(need(key, val)?)?);
+            spec.priv_mode = true;
+        }
+        "test_retval_unpriv" => {
+            spec.unpriv.retval = Some(parse_retval(need(key, val)?)?);
+            spec.unpriv_mode = true;
+        }
+        "test_caps_unpriv" => {
+            let v = need(key, val)?;
+            for cap in v.split('|').map(str::trim) {
+                let n: u32 = cap.parse().map_err(|_| {
+                    anyhow!("bad __caps_unpriv value '{v}' (capability numbers joined by |)")
+                })?;
+                if n == 0 || n > 63 {
+                    bail!("bad __caps_unpriv capability {n}");
+                }
+                spec.unpriv.caps |= 1 << n;
+            }
+            spec.unpriv_mode = true;
+        }
+        "test_btf_path" => spec.btf_path = Some(need(key, val)?.to_string()),
+        "test_btf_func_path" => spec.btf_func_path = Some(need(key, val)?.to_string()),
+        "test_rdynptr_packet" => spec.rdynptr_packet = true,
         "test_description" => spec.description = Some(need(key, val)?.to_string()),
         "test_log_level" => {
             let v = need(key, val)?;
@@ -218,13 +445,25 @@ fn apply(spec: &mut TestSpec, key: &str, val: Option<&str>) -> anyhow::Result<()
                 spec.flags_clear &= !flag;
             }
         }
-        "test_auxiliary" => spec.auxiliary = true,
+        "test_auxiliary" => {
+            spec.auxiliary = true;
+            spec.priv_mode = true;
+        }
+        "test_auxiliary_unpriv" => {
+            spec.auxiliary_unpriv = true;
+            spec.unpriv_mode = true;
+        }
         "test_arch" => {
             let v = need(key, val)?;
             if !ARCHES.contains(&v) {
                 bail!("bad __arch value '{v}'");
             }
             spec.arches.push(v.to_string());
+            st.arch_seen = true;
+            st.collect_jit = v == current_arch();
+            // A new __arch starts a new list of __jited lines.
+            st.next_line[List::Jited as usize] = true;
+            st.next_line[List::Jited as usize + 4] = true;
         }
         "load_mode" => {
             spec.load_mode = Some(match need(key, val)? {
@@ -515,18 +754,76 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_annotations_are_reported() {
+    fn unknown_annotations_are_reported() {
+        let s = spec(&["comment:1:test_expect_success", "comment:2:test_frobnicate"]);
+        assert_eq!(s.unsupported, ["test_frobnicate (unknown)"]);
+        assert!(s.errors.is_empty());
+    }
+
+    #[test]
+    fn unpriv_annotations_add_a_test_that_inherits_the_rest() {
         let s = spec(&[
             "comment:1:test_expect_success",
-            "comment:2:test_expect_xlated=r0 = 0",
-            "comment:3:test_expect_xlated=r1 = 0",
-            "comment:4:test_frobnicate",
+            "comment:2:test_expect_msg=a",
+            "comment:3:test_retval=3",
+            "comment:4:test_expect_failure_unpriv",
+            "comment:5:test_caps_unpriv=21|39",
         ]);
+        assert_eq!(s.test_modes(), [Mode::Priv, Mode::Unpriv]);
+        let u = s.for_mode(Mode::Unpriv);
+        assert!(u.expect_failure && u.mode == Mode::Unpriv);
+        assert_eq!(u.messages.len(), 1, "inherited __msg");
+        assert_eq!(u.retval, Some(Retval::Value(3)));
+        assert_eq!(u.unpriv.caps, (1 << 21) | (1 << 39));
+        let p = s.for_mode(Mode::Priv);
+        assert!(!p.expect_failure);
+        // Only unprivileged annotations: only the unprivileged test.
+        let s = spec(&["comment:1:test_expect_success_unpriv"]);
+        assert_eq!(s.test_modes(), [Mode::Unpriv]);
+        assert_eq!(test_name("o", "p", Mode::Unpriv), "o/p @unpriv");
+        // No mode annotation at all: privileged.
         assert_eq!(
-            s.unsupported,
-            ["test_expect_xlated", "test_frobnicate (unknown)"]
+            spec(&["comment:1:test_log_level=2"]).test_modes(),
+            [Mode::Priv]
         );
-        assert!(s.errors.is_empty());
+        // Auxiliary programs are no tests.
+        assert!(spec(&["comment:1:test_auxiliary_unpriv"])
+            .test_modes()
+            .is_empty());
+    }
+
+    #[test]
+    fn xlated_lines_must_follow_each_other_unless_dots_come_between() {
+        let s = spec(&[
+            "comment:1:test_expect_xlated=0: r0 = 0",
+            "comment:2:test_expect_xlated=1: exit",
+            "comment:3:test_expect_xlated=...",
+            "comment:4:test_expect_xlated=5: exit",
+        ]);
+        assert_eq!(s.xlated.len(), 3);
+        let log = "0: r0 = 0\n1: exit\n2: r1 = 1\n5: exit\n";
+        assert!(crate::logmatch::match_log(log, &s.xlated).ok());
+        let log = "0: r0 = 0\n9: r1 = 1\n1: exit\n5: exit\n";
+        assert!(!crate::logmatch::match_log(log, &s.xlated).ok());
+    }
+
+    #[test]
+    fn jited_needs_an_arch_and_keeps_only_this_ones() {
+        let s = spec(&["comment:1:test_jited=nop"]);
+        assert_eq!(s.errors.len(), 1);
+        let other = if current_arch() == "ARM64" {
+            "X86_64"
+        } else {
+            "ARM64"
+        };
+        let s = spec(&[
+            &format!("comment:1:test_arch={other}"),
+            "comment:2:test_jited=other",
+            &format!("comment:3:test_arch={}", current_arch()),
+            "comment:4:test_jited=mine",
+        ]);
+        assert_eq!(s.jited.len(), 1);
+        assert_eq!(s.jited[0].text(), "mine");
     }
 
     #[test]

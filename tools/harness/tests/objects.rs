@@ -296,7 +296,7 @@ SEC("?syscall") __success int none(void *ctx)
 }
 
 #[test]
-fn unsupported_and_malformed_annotations_reach_the_spec() {
+fn unknown_and_malformed_annotations_reach_the_spec() {
     let o = compile_source(
         "harness_tags",
         r#"
@@ -306,7 +306,7 @@ fn unsupported_and_malformed_annotations_reach_the_spec() {
 char _license[] SEC("license") = "GPL";
 
 SEC("?syscall") __success
-__attribute__((btf_decl_tag("comment:" "999:" "test_expect_xlated=r0 = 0")))
+__attribute__((btf_decl_tag("comment:" "999:" "test_frobnicate=1")))
 int unsupported(void *ctx) { return 0; }
 
 SEC("?syscall") __success __retval(banana)
@@ -317,7 +317,7 @@ int helper_prog(void *ctx) { return 0; }
 "#,
     );
     let s = prog(&o, "unsupported").spec.as_ref().unwrap();
-    assert_eq!(s.unsupported, ["test_expect_xlated"]);
+    assert_eq!(s.unsupported, ["test_frobnicate (unknown)"]);
     let s = prog(&o, "malformed").spec.as_ref().unwrap();
     assert!(
         s.errors.iter().any(|e| e.contains("banana")),

@@ -4,6 +4,7 @@
 //! kernel's BTF, and the signs of kernel trouble in its log.
 
 pub mod btf;
+pub mod prog;
 pub mod trouble;
 
 pub use btf::KernelBtf;

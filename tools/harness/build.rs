@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Links the kernel's BPF disassembler, libbpf_disasm.a, which
+//! scripts/libbpf.sh builds next to the libbpf that libbpf-sys links
+//! (LIBBPF_SYS_LIBRARY_PATH).
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=LIBBPF_SYS_LIBRARY_PATH");
+    match std::env::var("LIBBPF_SYS_LIBRARY_PATH") {
+        Ok(dirs) => {
+            for d in dirs.split(':').filter(|d| !d.is_empty()) {
+                println!("cargo:rustc-link-search=native={d}");
+            }
+        }
+        Err(_) => println!(
+            "cargo:warning=LIBBPF_SYS_LIBRARY_PATH is not set: build through scripts/rdynptr.sh (it builds libbpf and the disassembler with scripts/libbpf.sh)"
+        ),
+    }
+    println!("cargo:rustc-link-lib=static=bpf_disasm");
+}
