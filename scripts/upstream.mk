@@ -12,7 +12,8 @@
 #   libbpf/libbpf.a       the tree's libbpf, for rdynptr-test
 #   progs/NAME.bpf.o      each progs/NAME.c that uses the test_loader
 #                         annotations (__success, __failure and their
-#                         _unpriv forms); one that does not compile is
+#                         _unpriv forms), and the progs/btf__*.c whose BTF
+#                         __btf_path names; one that does not compile is
 #                         listed in progs/NAME.bpf.err (rdynptr-test reports it) instead
 #   bpf_testmod.ko        the tree's test module (test_kmods/)
 
@@ -24,8 +25,11 @@ BPFTOOL	?= bpftool
 SELFTESTS := $(KDIR)/tools/testing/selftests/bpf
 INC	:= $(OUT)/include
 
-# The annotated programs: those that use __success or __failure.
-SRCS	:= $(shell grep -lE '\b__(success|failure)(_unpriv)?\b' $(SELFTESTS)/progs/*.c)
+# The annotated programs: those that use __success or __failure; and the
+# BTF-only objects (progs/btf__*.c) that __btf_path and __btf_func_path
+# name, next to them (a relative path there is the objects' directory).
+SRCS	:= $(shell grep -lE '\b__(success|failure)(_unpriv)?\b' $(SELFTESTS)/progs/*.c) \
+	   $(wildcard $(SELFTESTS)/progs/btf__*.c)
 OBJS	:= $(patsubst $(SELFTESTS)/progs/%.c,$(OUT)/progs/%.bpf.o,$(SRCS))
 
 # The selftests Makefile's BPF_CFLAGS and CLANG_CFLAGS (x86_64, little

@@ -390,11 +390,7 @@ impl Env {
                 return Some(TestReport::skip(why));
             }
         }
-        if spec.btf_func_path.is_some() {
-            return Some(TestReport::skip(
-                "__btf_func_path: naming the parameters of __naked subprograms from another BTF is not implemented in rdynptr-test",
-            ));
-        }
+
         let arch = spec::current_arch();
         if !spec.arches.is_empty() && !spec.arches.iter().any(|a| a == arch) {
             return Some(TestReport::skip(format!(
@@ -526,7 +522,16 @@ impl Env {
         }
 
         // Load; grow the log buffer if the verifier ran out of room.
-        let btf_path = spec.btf_path.as_deref().or(spec.btf_func_path.as_deref());
+        // A relative __btf_path is in the object's directory (test_progs
+        // takes it from its working directory, where the objects are).
+        let near = |p: &str| match obj.path.parent() {
+            Some(dir) if !Path::new(p).is_absolute() => dir.join(p).display().to_string(),
+            _ => p.to_string(),
+        };
+        let func_path = spec.btf_func_path.as_deref().map(near);
+        // __btf_func_path also serves as __btf_path when there is none.
+        let btf_path = spec.btf_path.as_deref().map(near).or(func_path.clone());
+        let btf_path = btf_path.as_deref();
         let (res, log) = loop {
             let opened =
                 open_object_with(&obj.path, btf_path, |n| n == prog.name || aux.contains(&n));
@@ -534,6 +539,11 @@ impl Env {
                 Ok(o) => o,
                 Err(e) => return TestReport::fail(format!("{e:#}")),
             };
+            if let Some(p) = &func_path {
+                if let Err(e) = crate::btf_fixup::name_params_from(&mut open, Path::new(p)) {
+                    return TestReport::fail(format!("{e:#}"));
+                }
+            }
             let mut dropped = None;
             if spec.mode == Mode::Unpriv {
                 // As test_loader: maps of types unprivileged programs may
