@@ -147,7 +147,9 @@ do_harness() {
 guest() {	# guest [vm.py options...]
 	KDIR=$(kdir)
 	local ko=()
-	[ -f "$top/rdynptr.ko" ] && ko=(--module "$top/rdynptr.ko")
+	# guest_no_module=1: a run that does not use rdynptr.ko (it may be
+	# built for another kernel).
+	[ -z "${guest_no_module:-}" ] && [ -f "$top/rdynptr.ko" ] && ko=(--module "$top/rdynptr.ko")
 	local mods=() extra=()
 	[ "${V:-}" = 1 ] && extra+=(-v)
 	[ -n "${VM_APPEND:-}" ] && extra+=(--append "$VM_APPEND")
@@ -232,7 +234,7 @@ do_upstream() {
 	done
 	rm -rf "$build/upstream-run"
 	# test_progs loads bpf_testmod.ko before any test; so does this.
-	VM_TIMEOUT=${VM_TIMEOUT:-3600} guest --env RDYNPTR_SELFTESTS_DIR="$out/progs" \
+	guest_no_module=1 VM_TIMEOUT=${VM_TIMEOUT:-3600} guest --env RDYNPTR_SELFTESTS_DIR="$out/progs" \
 		--outdir "$build/upstream-run" \
 		--cmd "insmod $(printf '%q' "$out/bpf_testmod.ko") && ${q[*]} --json \"\$RDYNPTR_OUT/upstream.json\""
 }
