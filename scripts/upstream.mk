@@ -7,7 +7,10 @@
 #   make -f scripts/upstream.mk KDIR=... OUT=DIR
 #
 # Runs inside the toolchain root.  Produces, under OUT:
-#   include/vmlinux.h     from KDIR/vmlinux (bpftool)
+#   include/vmlinux.h     from KDIR/vmlinux, by the tree's own bpftool (as the
+#                         selftests make it: an older bpftool writes the
+#                         kfunc prototypes in a way the tree's headers
+#                         conflict with)
 #   include/bpf/*.h       the tree's libbpf headers (tools/lib/bpf)
 #   libbpf/libbpf.a       the tree's libbpf, for rdynptr-test
 #   progs/NAME.bpf.o      each progs/NAME.c that uses the test_loader
@@ -20,7 +23,7 @@
 KDIR	?= $(error KDIR is not set)
 OUT	?= $(error OUT is not set)
 CLANG	?= clang
-BPFTOOL	?= bpftool
+BPFTOOL	:= $(OUT)/bpftool/bootstrap/bpftool
 
 SELFTESTS := $(KDIR)/tools/testing/selftests/bpf
 INC	:= $(OUT)/include
@@ -48,7 +51,12 @@ $(OUT)/progs/test_xdp_noinline.bpf.o: BPF_CFLAGS += -fno-inline
 
 all: $(OBJS) $(OUT)/libbpf/libbpf.a $(OUT)/bpf_testmod.ko
 
-$(INC)/vmlinux.h: $(KDIR)/vmlinux
+$(BPFTOOL): $(wildcard $(KDIR)/tools/bpf/bpftool/*.[ch] $(KDIR)/tools/lib/bpf/*.[ch])
+	@echo "  BPFTOOL bootstrap (tools/bpf/bpftool)"
+	@mkdir -p $(OUT)/bpftool
+	@$(MAKE) -s -C $(KDIR)/tools/bpf/bpftool OUTPUT=$(OUT)/bpftool/ bootstrap >/dev/null
+
+$(INC)/vmlinux.h: $(KDIR)/vmlinux $(BPFTOOL)
 	@mkdir -p $(INC)
 	@echo "  BPFTOOL $@"
 	@$(BPFTOOL) btf dump file $< format c >$@.tmp && mv $@.tmp $@

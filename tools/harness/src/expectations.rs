@@ -8,7 +8,8 @@
 //! verifier_gotox                          # every test of the object
 //! ```
 //!
-//! A name is a test (`object/program`) or an object (all its tests). Every
+//! A name is a test (`object/program`, or `object/program @unpriv` for the
+//! unprivileged mode) or an object (all its tests). Every
 //! entry must give its reason (the text after `#` on its line). A listed
 //! test that fails is reported as a SKIP with that reason; one that passes
 //! fails, so that the file stays true.
@@ -51,9 +52,18 @@ impl Expectations {
             if name.is_empty() {
                 continue;
             }
-            if name.split_whitespace().count() != 1 || name.matches('/').count() > 1 {
-                bail!("{source}:{line}: '{name}' is not a test (object/program) or an object");
+            let words: Vec<&str> = name.split_whitespace().collect();
+            let test_like = match words[..] {
+                [n] => n.matches('/').count() <= 1,
+                [n, "@unpriv"] => n.matches('/').count() == 1,
+                _ => false,
+            };
+            if !test_like {
+                bail!(
+                    "{source}:{line}: '{name}' is not a test (object/program, or object/program @unpriv) or an object"
+                );
             }
+            let name = words.join(" ");
             if reason.is_empty() {
                 bail!("{source}:{line}: {name} has no reason (write it after '#')");
             }
@@ -127,6 +137,14 @@ exceptions_assert/check_lt     # clang 19: different code
         assert_eq!(x.lookup("exceptions_assert/check_lt").unwrap().line, 4);
         assert!(x.lookup("exceptions_assert/other").is_none());
         assert!(x.lookup("verifier_and/x").is_none());
+    }
+
+    #[test]
+    fn unprivileged_tests_are_entries_of_their_own() {
+        let x = Expectations::parse("E", "o/p @unpriv   # why\n").unwrap();
+        assert!(x.lookup("o/p @unpriv").is_some());
+        assert!(x.lookup("o/p").is_none());
+        assert!(Expectations::parse("E", "o @unpriv # why\n").is_err());
     }
 
     #[test]

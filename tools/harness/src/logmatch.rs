@@ -9,7 +9,10 @@
 //! rest is literal.
 
 use anyhow::{anyhow, Context as _};
-use regex::Regex;
+// fancy-regex: the kernel's test_loader uses POSIX regular expressions,
+// and some selftests use their backreferences ("\1"), which the regex
+// crate does not have.
+use fancy_regex::Regex;
 use std::fmt;
 
 /// One expected (or, if negative, forbidden) message.
@@ -63,7 +66,13 @@ impl Pattern {
     /// First match in `hay[from..]`, as absolute byte offsets.
     fn find(&self, hay: &str, from: usize) -> Option<(usize, usize)> {
         match &self.regex {
-            Some(re) => re.find_at(hay, from).map(|m| (m.start(), m.end())),
+            // A regex too costly to run (fancy-regex's backtrack limit)
+            // counts as not found.
+            Some(re) => re
+                .find_from_pos(hay, from)
+                .ok()
+                .flatten()
+                .map(|m| (m.start(), m.end())),
             None => hay[from..]
                 .find(&self.text)
                 .map(|i| (from + i, from + i + self.text.len())),
@@ -78,7 +87,7 @@ fn compile(text: &str) -> anyhow::Result<Regex> {
     let mut out = String::from("(?m)");
     let mut rest = text;
     while let Some(open) = rest.find("{{") {
-        out.push_str(&regex::escape(&rest[..open]));
+        out.push_str(&fancy_regex::escape(&rest[..open]));
         let after = &rest[open + 2..];
         let close = after
             .find("}}")
@@ -88,7 +97,7 @@ fn compile(text: &str) -> anyhow::Result<Regex> {
         out.push(')');
         rest = &after[close + 2..];
     }
-    out.push_str(&regex::escape(rest));
+    out.push_str(&fancy_regex::escape(rest));
     Regex::new(&out).with_context(|| format!("bad regular expression in '{text}'"))
 }
 
@@ -359,6 +368,13 @@ mod tests {
         assert!(match_log(LOG, &p).ok());
         let p = pats(&[("R1=ctx{{.}}. R10", false)]);
         assert!(!match_log(LOG, &p).ok(), "literal '.' must not match ')'");
+    }
+
+    #[test]
+    fn regex_backreferences_match_like_posix() {
+        let p = pats(&[("{{lock = (0x[0-9a-f]+)\nheld = \\1}}", false)]);
+        assert!(match_log("lock = 0xab\nheld = 0xab\n", &p).ok());
+        assert!(!match_log("lock = 0xab\nheld = 0xcd\n", &p).ok());
     }
 
     #[test]

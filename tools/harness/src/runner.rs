@@ -16,7 +16,9 @@ use crate::unpriv;
 use anyhow::{anyhow, bail, Context as _};
 use libbpf_rs::btf::Btf;
 use libbpf_rs::libbpf_sys as sys;
-use libbpf_rs::{AsRawLibbpf, Object, ObjectBuilder, OpenObject, ProgramInput, ProgramType};
+use libbpf_rs::{
+    AsRawLibbpf, MapCore, Object, ObjectBuilder, OpenObject, ProgramInput, ProgramType,
+};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -603,7 +605,10 @@ impl Env {
                 return r;
             }
             (Err(e), true) => {
-                if log.trim().is_empty() {
+                // bpf_misc.h programs get test_loader's rule: any load
+                // error is the expected failure (then the messages are
+                // matched); ours must be rejected by the verifier.
+                if log.trim().is_empty() && spec.rdynptr_packet {
                     r.fail_expected(
                         "the verifier rejects the program (__failure)",
                         format!("loading failed before the verifier ran (no verifier log): {e}"),
@@ -638,9 +643,37 @@ impl Env {
             r.diagnostics.extend(log_excerpt(&log, 0, true));
         }
 
-        let Some(obj_loaded) = loaded else {
+        let Some(mut obj_loaded) = loaded else {
             return r;
         };
+        // As test_loader before a test run: every struct_ops map of the
+        // object is registered (attached) for the run, so that the kernel
+        // calls its programs (through bpf_testmod's kfuncs, say).
+        // Declared first, dropped last: the registrations end (the links
+        // drop) before the lock is released.
+        let mut _one_at_a_time = None;
+        let mut struct_ops = Vec::new();
+        if spec.retval.is_some() && spec.trigger.is_none() {
+            for mut m in obj_loaded.maps_mut() {
+                if !matches!(m.map_type(), libbpf_rs::MapType::StructOps) {
+                    continue;
+                }
+                // A struct_ops type takes one registration at a time (as
+                // test_progs, which runs one test at a time, has it): the
+                // tests that register one run one after the other.
+                if _one_at_a_time.is_none() {
+                    _one_at_a_time = Some(STRUCT_OPS.lock().unwrap_or_else(|e| e.into_inner()));
+                }
+                match m.attach_struct_ops() {
+                    Ok(link) => struct_ops.push(link),
+                    Err(e) => {
+                        let name = m.name().to_string_lossy().into_owned();
+                        r.fail_with(format!("attaching the struct_ops map {name}: {e}"));
+                        return r;
+                    }
+                }
+            }
+        }
         let Some(p) = obj_loaded
             .progs_mut()
             .find(|p| p.name().to_string_lossy() == prog.name)
@@ -750,6 +783,9 @@ impl Env {
         r
     }
 }
+
+/// Held by a test while it has struct_ops maps registered.
+static STRUCT_OPS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Checks `patterns` against program text `text` (xlated code, a
 /// stream); on a mismatch fails `r` with the patterns and the text.
