@@ -143,12 +143,11 @@ pub fn name_params_from(open: &mut OpenObject, path: &Path) -> anyhow::Result<()
             }
             // SAFETY: `cp` is a FUNC_PROTO of `custom.0`.
             let cps = unsafe { params(cp) };
-            // SAFETY: `custom.0` is valid.
-            Some(
-                cps.iter()
-                    .map(|p| unsafe { name(custom.0, p.name_off) })
-                    .collect::<Vec<_>>(),
-            )
+            let param_name = |p: &sys::btf_param| {
+                // SAFETY: `custom.0` is valid.
+                unsafe { name(custom.0, p.name_off) }
+            };
+            Some(cps.iter().map(param_name).collect::<Vec<_>>())
         });
         let Some(names) = names else {
             continue;
