@@ -214,6 +214,8 @@ do_vmtest() {
 # that tree's flags and headers (scripts/upstream.mk), run by rdynptr-test
 # in the guest with the tree's bpf_testmod.ko loaded.  Failures listed in
 # tools/upstream/expected-failures count as skipped, with their reason.
+# The reports land in build/upstream-run/: upstream.json (rdynptr-test's)
+# and test_progs.json (test_progs -J's schema).
 do_upstream() {
 	KDIR=$(kdir)
 	export KDIR
@@ -236,7 +238,7 @@ do_upstream() {
 	# test_progs loads bpf_testmod.ko before any test; so does this.
 	guest_no_module=1 VM_TIMEOUT=${VM_TIMEOUT:-3600} guest --env RDYNPTR_SELFTESTS_DIR="$out/progs" \
 		--outdir "$build/upstream-run" \
-		--cmd "insmod $(printf '%q' "$out/bpf_testmod.ko") && ${q[*]} --json \"\$RDYNPTR_OUT/upstream.json\""
+		--cmd "insmod $(printf '%q' "$out/bpf_testmod.ko") && ${q[*]} --json \"\$RDYNPTR_OUT/upstream.json\" --json-test-progs \"\$RDYNPTR_OUT/test_progs.json\""
 }
 
 do_bench() {
