@@ -65,7 +65,11 @@
  * one, unless an __xlated("...") comes between them.
  */
 #define __xlated(msg)		__test_tag("test_expect_xlated=" msg)
-/* The JITed code, after an __arch_*: only that architecture's are checked. */
+/*
+ * The JITed code, after an __arch_*: only that architecture's are checked.
+ * rdynptr-test has no machine-code disassembler yet (test_loader.c uses
+ * LLVM's): a test with __jited lines for this machine SKIPs, saying so.
+ */
 #define __jited(msg)		__test_tag("test_jited=" msg)
 /* What the program wrote to its BPF streams in the test run (as __xlated). */
 #define __stderr(msg)		__test_tag("test_expect_stderr=" msg)
