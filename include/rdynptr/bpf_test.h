@@ -66,9 +66,9 @@
  */
 #define __xlated(msg)		__test_tag("test_expect_xlated=" msg)
 /*
- * The JITed code, after an __arch_*: only that architecture's are checked.
- * rdynptr-test has no machine-code disassembler yet (test_loader.c uses
- * LLVM's): a test with __jited lines for this machine SKIPs, saying so.
+ * The JITed code, after an __arch_*: only that architecture's are checked,
+ * as LLVM's disassembler prints it ("\tpushq\t%rbp"; branch targets of
+ * the function as local labels, "L0:"), matched like __xlated.
  */
 #define __jited(msg)		__test_tag("test_jited=" msg)
 /* What the program wrote to its BPF streams in the test run (as __xlated). */

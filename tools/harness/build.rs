@@ -16,4 +16,7 @@ fn main() {
         ),
     }
     println!("cargo:rustc-link-lib=static=bpf_disasm");
+    // LLVM's disassembler (__jited): llvm-sys gives the bindings only
+    // (no-llvm-linking), the toolchain root's libLLVM 19 the code.
+    println!("cargo:rustc-link-lib=dylib=LLVM-19");
 }

@@ -9,6 +9,7 @@ pub mod elfscan;
 pub mod expectations;
 pub mod filter;
 pub mod kernel;
+pub mod jitdisasm;
 pub mod ktap;
 pub mod kunit;
 pub mod libbpflog;

@@ -690,11 +690,13 @@ impl Env {
             }
         }
         if !spec.jited.is_empty() {
-            // As test_progs built without LLVM's disassembler.
-            r.outcome = Outcome::Skip(
-                "__jited: JITed code is not disassembled here (test_loader.c needs LLVM's disassembler for it, and skips these checks without it)".into(),
-            );
-            return r;
+            let text = match jited_text(&p) {
+                Ok(t) => t,
+                Err(e) => return TestReport::fail(format!("{e:#}")),
+            };
+            if !check_text(&mut r, "jited", &text, &spec.jited) {
+                return r;
+            }
         }
         let Some(want) = spec.retval else {
             return r;
@@ -811,6 +813,16 @@ fn xlated_text(p: &libbpf_rs::ProgramMut<'_>) -> anyhow::Result<String> {
     let opts = libbpf_rs::query::ProgInfoQueryOptions::default().include_xlated_prog_insns(true);
     let info = rdynptr_kernel::prog::info(p.as_fd(), opts)?;
     Ok(crate::disasm::text(&info.xlated_prog_insns))
+}
+
+/// The program's JITed code, as __jited sees it.
+fn jited_text(p: &libbpf_rs::ProgramMut<'_>) -> anyhow::Result<String> {
+    use std::os::fd::AsFd;
+    let opts = libbpf_rs::query::ProgInfoQueryOptions::default()
+        .include_jited_prog_insns(true)
+        .include_jited_func_lens(true);
+    let info = rdynptr_kernel::prog::info(p.as_fd(), opts)?;
+    crate::jitdisasm::text(&info.jited_prog_insns, &info.jited_func_lens)
 }
 
 /// What program `p` wrote to its BPF stream `id` (1 stdout, 2 stderr).
