@@ -131,7 +131,9 @@ fn insn(dc: &Context, code: &mut [u8], pc: usize) -> anyhow::Result<(usize, Stri
         bail!("cannot disassemble the JITed code at offset {pc:#x}");
     }
     // SAFETY: NUL-terminated by LLVM (or still zeroed).
-    let text = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned();
+    let text = unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
     Ok((n, text))
 }
 

@@ -826,12 +826,21 @@ fn jited_text(p: &libbpf_rs::ProgramMut<'_>) -> anyhow::Result<String> {
 }
 
 /// What program `p` wrote to its BPF stream `id` (1 stdout, 2 stderr).
+/// Some of it is written by deferred kernel work (the report of a fault
+/// in an arena, say): an empty stream is read again for up to 200 ms.
 fn read_stream(p: &libbpf_rs::ProgramMut<'_>, id: u32) -> anyhow::Result<String> {
     use std::os::fd::{AsFd, AsRawFd};
     let mut buf = vec![0u8; 64 << 10];
     let fd = p.as_fd().as_raw_fd();
-    let n = crate::kernel::prog_stream_read(fd, id, &mut buf)
-        .with_context(|| format!("reading BPF stream {id}"))?;
+    let mut n = 0;
+    for _ in 0..20 {
+        n = crate::kernel::prog_stream_read(fd, id, &mut buf)
+            .with_context(|| format!("reading BPF stream {id}"))?;
+        if n > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
