@@ -534,6 +534,8 @@ impl Env {
         // __btf_func_path also serves as __btf_path when there is none.
         let btf_path = spec.btf_path.as_deref().map(near).or(func_path.clone());
         let btf_path = btf_path.as_deref();
+        // Declared before the object, so dropped after it: see below.
+        let mut _one_arena_at_a_time = None;
         let (res, log) = loop {
             let opened =
                 open_object_with(&obj.path, btf_path, |n| n == prog.name || aux.contains(&n));
@@ -545,6 +547,19 @@ impl Env {
                 if let Err(e) = crate::btf_fixup::name_params_from(&mut open, Path::new(p)) {
                     return TestReport::fail(format!("{e:#}"));
                 }
+            }
+            // libbpf maps an arena at the same fixed address in every
+            // object (the arena's user address range): two objects with an
+            // arena cannot be loaded at once in one process (test_progs
+            // runs one test at a time), so their tests run one by one.
+            let has_arena = open.maps().any(|m| {
+                // SAFETY: `m` is a map of the open object (libbpf-rs 0.25's
+                // MapType has no arena).
+                let t = unsafe { sys::bpf_map__type(m.as_libbpf_object().as_ptr()) };
+                t == sys::BPF_MAP_TYPE_ARENA
+            });
+            if has_arena && _one_arena_at_a_time.is_none() {
+                _one_arena_at_a_time = Some(ARENA.lock().unwrap_or_else(|e| e.into_inner()));
             }
             let mut dropped = None;
             if spec.mode == Mode::Unpriv {
@@ -785,6 +800,9 @@ impl Env {
         r
     }
 }
+
+/// Held by a test while its object has an arena map.
+static ARENA: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Held by a test while it has struct_ops maps registered.
 static STRUCT_OPS: std::sync::Mutex<()> = std::sync::Mutex::new(());
