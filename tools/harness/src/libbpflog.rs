@@ -26,3 +26,9 @@ pub fn install() {
 pub fn take() -> Vec<String> {
     LINES.with_borrow_mut(std::mem::take)
 }
+
+/// Whether one of the messages this thread caused since its last take()
+/// satisfies `f` (the messages stay).
+pub fn any(f: impl Fn(&str) -> bool) -> Option<String> {
+    LINES.with_borrow(|lines| lines.iter().find(|l| f(l)).cloned())
+}

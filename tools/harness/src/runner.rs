@@ -602,6 +602,25 @@ impl Env {
             r.diagnostics.push(format!("description: {d}"));
         }
 
+        // A program whose attach target (fentry, lsm, tp_btf, struct_ops
+        // ...) the running kernel does not have: libbpf cannot even load
+        // it, and the test SKIPs, naming the target.
+        if res.is_err() {
+            if let Some(line) =
+                libbpflog::any(|l| l.contains("failed to find kernel BTF type ID of"))
+            {
+                let target = line
+                    .split('\'')
+                    .nth(3)
+                    .unwrap_or("its attach target")
+                    .to_string();
+                r.outcome = Outcome::Skip(format!(
+                    "the running kernel has no attach target {target} ({})",
+                    line.trim()
+                ));
+                return r;
+            }
+        }
         let loaded = match (res, spec.expect_failure) {
             (Ok(o), false) => Some(o),
             (Ok(_), true) => {
