@@ -714,21 +714,20 @@ impl Env {
         else {
             return TestReport::fail("internal error: loaded program not found");
         };
-        if !spec.xlated.is_empty() {
-            let text = match xlated_text(&p) {
-                Ok(t) => t,
-                Err(e) => return TestReport::fail(format!("{e:#}")),
-            };
-            if !check_text(&mut r, "xlated", &text, &spec.xlated) {
-                return r;
+        type Text = fn(&libbpf_rs::ProgramMut<'_>) -> anyhow::Result<String>;
+        let code: [(&str, &[logmatch::Pattern], Text); 2] = [
+            ("xlated", &spec.xlated, xlated_text),
+            ("jited", &spec.jited, jited_text),
+        ];
+        for (what, want, text) in code {
+            if want.is_empty() {
+                continue;
             }
-        }
-        if !spec.jited.is_empty() {
-            let text = match jited_text(&p) {
+            let text = match text(&p) {
                 Ok(t) => t,
                 Err(e) => return TestReport::fail(format!("{e:#}")),
             };
-            if !check_text(&mut r, "jited", &text, &spec.jited) {
+            if !check_text(&mut r, what, &text, want) {
                 return r;
             }
         }
