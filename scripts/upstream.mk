@@ -12,7 +12,6 @@
 #                         kfunc prototypes in a way the tree's headers
 #                         conflict with)
 #   include/bpf/*.h       the tree's libbpf headers (tools/lib/bpf)
-#   libbpf/libbpf.a       the tree's libbpf, for rdynptr-test
 #   progs/NAME.bpf.o      each progs/NAME.c that uses the test_loader
 #                         annotations (__success, __failure and their
 #                         _unpriv forms), and the progs/btf__*.c whose BTF
@@ -49,7 +48,7 @@ BPF_CFLAGS := -g -Wall -Werror -D__TARGET_ARCH_x86 -mlittle-endian \
 $(OUT)/progs/test_l4lb_noinline.bpf.o: BPF_CFLAGS += -fno-inline
 $(OUT)/progs/test_xdp_noinline.bpf.o: BPF_CFLAGS += -fno-inline
 
-all: $(OBJS) $(OUT)/libbpf/libbpf.a $(OUT)/bpf_testmod.ko
+all: $(OBJS) $(OUT)/bpf_testmod.ko
 
 $(BPFTOOL): $(wildcard $(KDIR)/tools/bpf/bpftool/*.[ch] $(KDIR)/tools/lib/bpf/*.[ch])
 	@echo "  BPFTOOL bootstrap (tools/bpf/bpftool)"
@@ -61,19 +60,13 @@ $(INC)/vmlinux.h: $(KDIR)/vmlinux $(BPFTOOL)
 	@echo "  BPFTOOL $@"
 	@$(BPFTOOL) btf dump file $< format c >$@.tmp && mv $@.tmp $@
 
-# The tree's libbpf: its headers (bpf_helper_defs.h is generated) and the
-# static library rdynptr-test links for these tests.
+# The tree's libbpf headers (bpf_helper_defs.h is generated).  The library
+# rdynptr-test links is scripts/libbpf.sh's.
 $(INC)/bpf/bpf_helpers.h: $(KDIR)/tools/lib/bpf/bpf_helpers.h
 	@echo "  LIBBPF  headers"
 	@mkdir -p $(OUT)/libbpf
 	@$(MAKE) -s -C $(KDIR)/tools/lib/bpf OUTPUT=$(OUT)/libbpf/ \
 		DESTDIR=$(OUT) prefix= INCLUDEDIR=/include install_headers >/dev/null
-
-$(OUT)/libbpf/libbpf.a: $(wildcard $(KDIR)/tools/lib/bpf/*.[ch])
-	@echo "  LIBBPF  $@"
-	@mkdir -p $(OUT)/libbpf
-	@$(MAKE) -s -C $(KDIR)/tools/lib/bpf OUTPUT=$(OUT)/libbpf/ CC=$(CLANG) \
-		$(OUT)/libbpf/libbpf.a >/dev/null
 
 # The tree's uapi headers, in KDIR/usr/include (make headers, what
 # headers_install copies out).

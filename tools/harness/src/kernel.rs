@@ -88,6 +88,18 @@ pub fn prog_flag_supported(flag: u32) -> bool {
 /// context with `data_end` set, which skb programs of newer kernels take
 /// and those of 6.12 refuse with EINVAL.)
 pub fn test_run_takes_ctx(t: ProgramType, ctx: &[u8], pkt: &[u8]) -> bool {
+    // The answer depends on the program type only: asked once per type.
+    static SEEN: std::sync::Mutex<Vec<(u32, bool)>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&(_, ok)) = seen.iter().find(|(k, _)| *k == t as u32) {
+        return ok;
+    }
+    let ok = probe_ctx(t, ctx, pkt);
+    seen.push((t as u32, ok));
+    ok
+}
+
+fn probe_ctx(t: ProgramType, ctx: &[u8], pkt: &[u8]) -> bool {
     let Some(fd) = load_trivial(t as u32, 0) else {
         return false;
     };

@@ -47,6 +47,20 @@ pub enum RunInput {
     Packet,
     /// No data and no context.
     Empty,
+    /// test_loader.c's input, for programs of the kernel's bpf_misc.h: 64
+    /// zero bytes in, room for 256 out, one run.
+    Loader,
+}
+
+/// test_loader.c's test-run input for a program type: no options at all
+/// for a syscall program, its 64 zero bytes for every other type (the
+/// kernel decides which it can run).
+pub fn loader_input(t: ProgramType) -> RunInput {
+    if matches!(t, ProgramType::Syscall) {
+        RunInput::Empty
+    } else {
+        RunInput::Loader
+    }
 }
 
 /// The test-run input for a program type; None if this harness does not
@@ -127,23 +141,31 @@ pub fn test_run(
     input: RunInput,
     linear: Option<u32>,
 ) -> anyhow::Result<u32> {
-    let pkt = packet::build();
+    let data_in = match input {
+        RunInput::Packet => packet::build(),
+        RunInput::Loader | RunInput::Empty => [0u8; spec::TEST_DATA_LEN as usize],
+    };
+    let mut data_out = [0u8; spec::TEST_DATA_LEN as usize * 4];
     let mut opts = ProgramInput::default();
-    if input == RunInput::Packet {
-        opts.data_in = Some(&pkt);
+    if input != RunInput::Empty {
+        opts.data_in = Some(&data_in);
     }
+    if input == RunInput::Loader {
+        opts.data_out = Some(&mut data_out);
+        opts.repeat = 1;
+    }
+    // Otherwise repeat stays 0: syscall and raw_tp programs reject any
+    // other value, the others run once for 0.
     let mut ctx = match linear {
         Some(n) if n > 0 => Some(linear_ctx(prog.prog_type(), n)?),
         _ => None,
     };
     if let Some(ctx) = &ctx {
-        if !kernel::test_run_takes_ctx(prog.prog_type(), ctx, &pkt) {
+        if !kernel::test_run_takes_ctx(prog.prog_type(), ctx, &data_in) {
             return Err(NoLinearSize(prog.prog_type()).into());
         }
     }
     opts.context_in = ctx.as_deref_mut();
-    // repeat stays 0: syscall and raw_tp programs reject any other value,
-    // the others run once for 0.
     prog.test_run(opts)
         .map(|o| o.return_value)
         .context("BPF_PROG_TEST_RUN failed")
@@ -755,17 +777,14 @@ impl Env {
                 }
                 ran => result(ran.map(|()| None)),
             }
-        } else if !spec.rdynptr_packet {
-            // A bpf_misc.h program: test_loader's input and context.
-            match loader_test_run(&p, spec.linear_size) {
-                Err(e) if e.downcast_ref::<NoLinearSize>().is_some() => {
-                    r.outcome = Outcome::Skip(format!("{e:#}"));
-                    return r;
-                }
-                ran => result(ran.map(Some)),
-            }
         } else {
-            let Some(input) = run_input(prog.prog_type) else {
+            // A bpf_misc.h program gets test_loader's input and context.
+            let input = if spec.rdynptr_packet {
+                run_input(prog.prog_type)
+            } else {
+                Some(loader_input(prog.prog_type))
+            };
+            let Some(input) = input else {
                 r.outcome = Outcome::Skip(format!(
                     "loaded, but __retval needs BPF_PROG_TEST_RUN, which this harness does not do for {} programs (use __trigger)",
                     kernel::prog_type_name(prog.prog_type)
@@ -878,36 +897,6 @@ fn read_stream(p: &libbpf_rs::ProgramMut<'_>, id: u32) -> anyhow::Result<String>
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
-}
-
-/// BPF_PROG_TEST_RUN as test_loader.c does it for bpf_misc.h programs: 64
-/// zero bytes in, room for 256 out, one run; a syscall program gets no
-/// options at all; with `linear`, a `struct __sk_buff` context whose
-/// data_end makes only that many bytes linear.
-pub fn loader_test_run(
-    prog: &libbpf_rs::ProgramMut<'_>,
-    linear: Option<u32>,
-) -> anyhow::Result<u32> {
-    let data_in = [0u8; spec::TEST_DATA_LEN as usize];
-    let mut data_out = [0u8; spec::TEST_DATA_LEN as usize * 4];
-    let mut opts = ProgramInput::default();
-    let mut ctx = None;
-    if !matches!(prog.prog_type(), ProgramType::Syscall) {
-        opts.data_in = Some(&data_in);
-        opts.data_out = Some(&mut data_out);
-        opts.repeat = 1;
-        if let Some(n) = linear.filter(|&n| n > 0) {
-            let c = linear_ctx(prog.prog_type(), n)?;
-            if !kernel::test_run_takes_ctx(prog.prog_type(), &c, &data_in) {
-                return Err(NoLinearSize(prog.prog_type()).into());
-            }
-            ctx = Some(c);
-        }
-    }
-    opts.context_in = ctx.as_deref_mut();
-    prog.test_run(opts)
-        .map(|o| o.return_value)
-        .context("BPF_PROG_TEST_RUN failed")
 }
 
 #[cfg(test)]
