@@ -12,6 +12,8 @@
 #   make check-matrix    make vmtest on every kernel series (MATRIX="7.3 7.2 6.12")
 #   make upstream-selftests  the kernel tree's own annotated BPF selftests in
 #                        the guest (FLAVOR=selftests: their config, bpf_testmod)
+#   make upstream-compare  the same objects run by the tree's own test_progs
+#                        and by rdynptr-test in one boot, verdict by verdict
 #   make check-debug     make vmtest on the debug flavor (KASAN, UBSAN, lockdep,
 #                        kmemleak) with the stress tests, then make reports
 #   make reports         prove the VM runner fails on each kind of kernel
@@ -67,6 +69,9 @@ check-matrix:
 upstream-selftests:
 	@FLAVOR=$(or $(FLAVOR),selftests) $(R) upstream
 
+upstream-compare:
+	@FLAVOR=$(or $(FLAVOR),selftests) $(R) compare
+
 check: hosttest
 	@STRESS=$(or $(STRESS),$(CHECK_STRESS)) $(R) vmtest
 
@@ -81,4 +86,4 @@ clean:
 	rm -rf build
 	git clean -fdqX -- src Kbuild rdynptr.* Module.symvers modules.order .*.cmd 2>/dev/null || true
 
-.PHONY: all module kernel bpf harness vm vmshell vmtest btf check-matrix upstream-selftests hosttest bench check check-debug reports clean
+.PHONY: all module kernel bpf harness vm vmshell vmtest btf check-matrix upstream-selftests upstream-compare hosttest bench check check-debug reports clean

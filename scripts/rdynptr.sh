@@ -17,6 +17,8 @@
 #             a table and "matrix: N kernels passed, N failed"
 #   upstream  the kernel tree's own annotated BPF selftests in the guest
 #             (make upstream-selftests: FLAVOR=selftests)
+#   compare   those run by the tree's test_progs and by rdynptr-test in one
+#             boot, verdict by verdict (make upstream-compare)
 #   hosttest  host-side tests and lints
 #   reports   prove that the VM runner fails on each kind of kernel report
 #             (FLAVOR=debug: WARNING, KASAN, UBSAN, lockdep, atomic sleep, kmemleak)
@@ -89,6 +91,12 @@ do_bpf() {
 	export KDIR
 	inroot make -s -f "$top/scripts/bpf.mk" KDIR="$KDIR" \
 		SRC="$top/tools/selftests" OUT="$build/selftests"
+	# The harness's own self-check tests (tools/harness/tests/verdicts).
+	local d
+	for d in bpf-wrong bpf; do
+		inroot make -s -f "$top/scripts/bpf.mk" KDIR="$KDIR" \
+			SRC="$top/tools/harness/tests/$d" OUT="$build/harness-tests/$d"
+	done
 	if [ -n "${EXTRA_TESTS:-}" ]; then
 		case $EXTRA_TESTS in
 		/*) ;;
@@ -186,9 +194,14 @@ do_vmtest() {
 		args+=(--sweep-seed "$SWEEP_SEED")
 	fi
 	if [ "${ONLY_EXTRA:-}" != 1 ]; then
-		for f in "$build"/selftests/*.bpf.o; do
+		# The suites, then the harness's self-check tests, judged by
+		# their verdicts (the failing ones first: a test that the kernel
+		# refuses must not change the verdicts of the tests after it).
+		for f in "$build"/selftests/*.bpf.o "$build"/harness-tests/bpf-wrong/*.bpf.o \
+			"$build"/harness-tests/bpf/*.bpf.o; do
 			[ -e "$f" ] && objs+=("$f")
 		done
+		args+=(--verdicts "$top/tools/harness/tests/verdicts")
 	else
 		args+=(--no-module-tests)
 	fi
@@ -216,29 +229,96 @@ do_vmtest() {
 # tools/upstream/expected-failures count as skipped, with their reason.
 # The reports land in build/upstream-run/: upstream.json (rdynptr-test's)
 # and test_progs.json (test_progs -J's schema).
+upstream_objects() {
+	note UPSTREAM "tools/testing/selftests/bpf/progs of $KDIR"
+	inroot make -s -f "$top/scripts/upstream.mk" -j"$(build_jobs)" KDIR="$KDIR" OUT="$build/upstream" ||
+		die "building the upstream selftests failed (see above)"
+}
+
+# rdynptr-test's command line for the upstream objects, quoted for the
+# guest's shell (extra options first).
+upstream_cmd() {
+	local args=(--no-module-tests --summary-label upstream-selftests --object-summary
+		--expected-failures "$top/tools/upstream/expected-failures" "$@") f
+	for f in ${FILTER:-}; do
+		args+=(--filter "$f")
+	done
+	local q=() a
+	for a in "$harness" "${args[@]}" "$build/upstream/progs"; do
+		q+=("$(printf '%q' "$a")")
+	done
+	echo "${q[*]}"
+}
+
 do_upstream() {
 	KDIR=$(kdir)
 	export KDIR
 	local out=$build/upstream
-	note UPSTREAM "tools/testing/selftests/bpf/progs of $KDIR"
-	inroot make -s -f "$top/scripts/upstream.mk" -j"$(build_jobs)" KDIR="$KDIR" OUT="$out" ||
-		die "building the upstream selftests failed (see above)"
+	upstream_objects
 	do_harness
-	local args=(--no-module-tests --summary-label upstream-selftests --object-summary
-		--expected-failures "$top/tools/upstream/expected-failures") f
-	for f in ${FILTER:-}; do
-		args+=(--filter "$f")
-	done
-	[ -n "${JOBS:-}" ] && args+=(--jobs "$JOBS")
-	local q=() a
-	for a in "$harness" "${args[@]}" "$out/progs"; do
-		q+=("$(printf '%q' "$a")")
-	done
+	local jobs=()
+	[ -n "${JOBS:-}" ] && jobs=(--jobs "$JOBS")
+	local cmd
+	cmd=$(upstream_cmd ${jobs[@]+"${jobs[@]}"})
 	rm -rf "$build/upstream-run"
 	# test_progs loads bpf_testmod.ko before any test; so does this.
 	guest_no_module=1 VM_TIMEOUT=${VM_TIMEOUT:-3600} guest --env RDYNPTR_SELFTESTS_DIR="$out/progs" \
 		--outdir "$build/upstream-run" \
-		--cmd "insmod $(printf '%q' "$out/bpf_testmod.ko") && ${q[*]} --json \"\$RDYNPTR_OUT/upstream.json\" --json-test-progs \"\$RDYNPTR_OUT/test_progs.json\""
+		--cmd "insmod $(printf '%q' "$out/bpf_testmod.ko") && $cmd --json \"\$RDYNPTR_OUT/upstream.json\" --json-test-progs \"\$RDYNPTR_OUT/test_progs.json\""
+}
+
+# make upstream-compare: the tree's own test_progs (scripts/test-progs.sh)
+# and rdynptr-test on the same annotated objects, in one boot of the
+# selftests kernel, with the same number of workers (JOBS, default the
+# guest's CPUs): test_progs runs exactly the subtests that stand for
+# rdynptr-test's tests (an allowlist made from the tree's prog_tests, which
+# say which objects each test runs), then rdynptr-test runs; then
+# rdynptr-compare pairs their verdicts (tools/upstream/compare-explained
+# lists the disagreements whose cause is known) and prints the times.
+# Everything lands in build/upstream-compare/.
+do_compare() {
+	KDIR=$(kdir)
+	export KDIR
+	upstream_objects
+	do_harness
+	local tp dir=$build/upstream-compare compare=$cargo_target/release/rdynptr-compare
+	tp=$("$top/scripts/test-progs.sh" "$KDIR") || die "building test_progs failed (see above)"
+	local prog_tests=$KDIR/tools/testing/selftests/bpf/prog_tests
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	local cmd
+	cmd=$(upstream_cmd)
+	inroot sh -c "$cmd --list >$(printf '%q' "$dir/tests")" ||
+		die "listing rdynptr-test's tests failed"
+	inroot "$compare" --prog-tests "$prog_tests" allowlist "$dir/tests" >"$dir/allowlist" ||
+		die "making test_progs' allowlist failed"
+	note COMPARE "$(wc -l <"$dir/allowlist") test_progs subtests, $(wc -l <"$dir/tests") rdynptr-test tests"
+	local q_tp q_dir
+	q_tp=$(printf '%q' "$tp")
+	q_dir=$(printf '%q' "$dir")
+	# The guest: test_progs in its directory (it loads bpf_testmod.ko and
+	# the BTF files from there, and unloads the module when it is done),
+	# then rdynptr-test with the same module loaded; each timed.
+	local run="J=\${JOBS:-\$(nproc)}; now() { date +%s.%N; }
+cd $q_tp || exit 1
+t0=\$(now)
+./test_progs -j\$J -a @$q_dir/allowlist -J \$RDYNPTR_OUT/test_progs.json >\$RDYNPTR_OUT/test_progs.log 2>&1
+echo \"test_progs exited \$?\"
+t1=\$(now)
+insmod ./bpf_testmod.ko || exit 1
+t2=\$(now)
+$cmd --jobs \$J --json \$RDYNPTR_OUT/upstream.json >\$RDYNPTR_OUT/upstream.ktap
+echo \"rdynptr-test exited \$?\"
+t3=\$(now)
+echo \"test_progs \$(echo \"\$t1 - \$t0\" | bc)\" >\$RDYNPTR_OUT/times
+echo \"rdynptr-test \$(echo \"\$t3 - \$t2\" | bc)\" >>\$RDYNPTR_OUT/times
+echo \"workers \$J\" >>\$RDYNPTR_OUT/times"
+	guest_no_module=1 VM_TIMEOUT=${VM_TIMEOUT:-3600} guest --outdir "$dir/run" --cmd "$run" ||
+		die "the guest run failed (see above)"
+	inroot "$compare" --prog-tests "$prog_tests" report --ours "$dir/run/upstream.json" \
+		--test-progs-log "$dir/run/test_progs.log" --test-progs-json "$dir/run/test_progs.json" \
+		--explained "$top/tools/upstream/compare-explained" --times "$dir/run/times" | tee "$dir/compare.txt"
+	return "${PIPESTATUS[0]}"
 }
 
 do_bench() {
@@ -357,7 +437,7 @@ do_hosttest() {
 		cargo_progress TEST test --quiet
 }
 
-[ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|run|vmshell|vmtest|upstream|btf|matrix|bench|hosttest|reports"
+[ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|run|vmshell|vmtest|upstream|compare|btf|matrix|bench|hosttest|reports"
 what=$1
 shift
 case $what in
@@ -380,6 +460,7 @@ vmshell)
 	;;
 vmtest) do_vmtest ;;
 upstream) do_upstream ;;
+compare) do_compare ;;
 btf) do_btf ;;
 matrix) do_matrix ;;
 bench) do_bench ;;

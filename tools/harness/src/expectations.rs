@@ -118,6 +118,113 @@ impl Expectations {
     }
 }
 
+/// The verdicts the harness must give its own self-check tests (`make
+/// vmtest` runs tools/harness/tests/: tests written to fail, or to SKIP
+/// on every kernel).  The same file format, with the reason in the form
+/// `fail: TEXT` or `skip: TEXT`, or several of these joined by ` | `
+/// (where kernels differ: one that lacks what the test needs SKIPs it):
+/// a listed test passes when it had one of these outcomes with its TEXT
+/// in its diagnostics (a failure) or its SKIP reason, and fails otherwise,
+/// saying what it had instead.  This is how the harness's own failure
+/// paths are tested: a self-check test that passes where it must fail
+/// fails the run.
+#[derive(Debug, Default)]
+pub struct Verdicts(Expectations);
+
+/// What a verdict entry asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Fail,
+    Skip,
+}
+
+impl Verdicts {
+    pub fn read(path: &Path) -> anyhow::Result<Verdicts> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the verdicts file {}", path.display()))?;
+        Self::parse(&path.display().to_string(), &text)
+    }
+
+    pub fn parse(source: &str, text: &str) -> anyhow::Result<Verdicts> {
+        let x = Expectations::parse(source, text)?;
+        for e in &x.entries {
+            if Self::verdicts(e).is_none() {
+                bail!(
+                    "{source}:{}: {}: a verdict must read 'fail: TEXT' or 'skip: TEXT' (several joined by ' | '), not '{}'",
+                    e.line,
+                    e.name,
+                    e.reason
+                );
+            }
+        }
+        Ok(Verdicts(x))
+    }
+
+    /// The outcomes entry `e` accepts; None if it is malformed.
+    fn verdicts(e: &Entry) -> Option<Vec<(Verdict, &str)>> {
+        e.reason
+            .split(" | ")
+            .map(|alt| {
+                let (v, text) = alt.split_once(':')?;
+                let v = match v.trim() {
+                    "fail" => Verdict::Fail,
+                    "skip" => Verdict::Skip,
+                    _ => return None,
+                };
+                Some((v, text.trim())).filter(|(_, t)| !t.is_empty())
+            })
+            .collect()
+    }
+
+    /// The report of self-check test `name` judged by its verdict entry
+    /// (unchanged if it has none).
+    pub fn apply(&self, name: &str, rep: TestReport) -> TestReport {
+        let Some(e) = self.0.entries.iter().find(|e| e.name == name) else {
+            return rep;
+        };
+        let Some(wanted) = Self::verdicts(e) else {
+            return rep;
+        };
+        let at = format!("{}:{}", self.0.source, e.line);
+        let met = wanted
+            .iter()
+            .find(|(want, text)| match (&rep.outcome, want) {
+                (Outcome::Fail, Verdict::Fail) => rep.diagnostics.iter().any(|d| d.contains(text)),
+                (Outcome::Skip(why), Verdict::Skip) => why.contains(text),
+                _ => false,
+            });
+        let mut out = match met {
+            Some((want, text)) => {
+                let mut r = TestReport::pass();
+                r.note(format!(
+                    "{} as it must ({at}): '{text}'",
+                    match want {
+                        Verdict::Fail => "failed",
+                        Verdict::Skip => "skipped",
+                    }
+                ));
+                r
+            }
+            None => {
+                let mut r = TestReport::fail(format!(
+                    "this self-check test must end as {at} says ({}); what the harness reported instead:",
+                    e.reason
+                ));
+                r.note(match &rep.outcome {
+                    Outcome::Pass => "  ok".to_string(),
+                    Outcome::Skip(why) => format!("  SKIP {why}"),
+                    Outcome::Fail => "  not ok".to_string(),
+                });
+                r
+            }
+        };
+        out.retval = rep.retval;
+        out.diagnostics
+            .extend(rep.diagnostics.into_iter().map(|d| format!("  {d}")));
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +277,53 @@ exceptions_assert/check_lt     # clang 19: different code
         assert_eq!(r.outcome, Outcome::Fail);
         let r = x.apply("verifier_gotox/t", TestReport::skip("no JIT"));
         assert_eq!(r.outcome, Outcome::Skip("no JIT".into()));
+    }
+
+    #[test]
+    fn a_self_check_passes_only_with_its_verdict_and_text() {
+        let v = Verdicts::parse(
+            "V",
+            "w/fails  # fail: errno 22\nw/skips  # skip: no such kfunc\n",
+        )
+        .unwrap();
+        let r = v.apply(
+            "w/fails",
+            TestReport::fail("BPF_PROG_TEST_RUN failed: errno 22 (EINVAL)"),
+        );
+        assert_eq!(r.outcome, Outcome::Pass);
+        let r = v.apply("w/fails", TestReport::fail("errno 7"));
+        assert_eq!(r.outcome, Outcome::Fail);
+        let r = v.apply("w/fails", TestReport::pass());
+        assert_eq!(r.outcome, Outcome::Fail);
+        assert!(
+            r.diagnostics.iter().any(|d| d == "  ok"),
+            "{:?}",
+            r.diagnostics
+        );
+        let r = v.apply("w/fails", TestReport::skip("errno 22"));
+        assert_eq!(r.outcome, Outcome::Fail);
+        let r = v.apply("w/skips", TestReport::skip("calls no such kfunc"));
+        assert_eq!(r.outcome, Outcome::Pass);
+        let r = v.apply("w/skips", TestReport::fail("no such kfunc"));
+        assert_eq!(r.outcome, Outcome::Fail);
+        // Not listed: as it was.
+        assert_eq!(
+            v.apply("w/other", TestReport::pass()).outcome,
+            Outcome::Pass
+        );
+        assert!(Verdicts::parse("V", "w/x # failed: y\n").is_err());
+        assert!(Verdicts::parse("V", "w/x # fail: y | skip:\n").is_err());
+        // Alternatives: either outcome, each with its own text.
+        let v = Verdicts::parse("V", "w/a  # fail: errno 22 | skip: no non-linear\n").unwrap();
+        assert_eq!(
+            v.apply("w/a", TestReport::fail("errno 22")).outcome,
+            Outcome::Pass
+        );
+        let r = v.apply("w/a", TestReport::skip("kernel has no non-linear packets"));
+        assert_eq!(r.outcome, Outcome::Pass);
+        assert_eq!(
+            v.apply("w/a", TestReport::skip("errno 22")).outcome,
+            Outcome::Fail
+        );
     }
 }

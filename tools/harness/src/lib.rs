@@ -4,6 +4,7 @@
 //! (src/main.rs); see Documentation/harness.rst.
 
 pub mod btf_fixup;
+pub mod compare;
 pub mod disasm;
 pub mod elfscan;
 pub mod expectations;

@@ -6,7 +6,7 @@
 
 use anyhow::{bail, Context as _};
 use clap::Parser;
-use rdynptr_harness::expectations::Expectations;
+use rdynptr_harness::expectations::{Expectations, Verdicts};
 use rdynptr_harness::filter::Filter;
 use rdynptr_harness::ktap::{Ktap, Outcome};
 use rdynptr_harness::module::{ModuleTest, ModuleTests};
@@ -118,6 +118,12 @@ struct Cli {
     /// reason, one that passes fails.
     #[arg(long, value_name = "FILE")]
     expected_failures: Option<PathBuf>,
+
+    /// Verdicts of self-check tests (the same format, the reason reading
+    /// `fail: TEXT` or `skip: TEXT`): a listed test passes only if it had
+    /// that outcome with TEXT in its diagnostics or SKIP reason.
+    #[arg(long, value_name = "FILE")]
+    verdicts: Option<PathBuf>,
 
     /// What the closing line is called ("NAME: N passed, N failed, N
     /// skipped").
@@ -420,6 +426,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(Expectations::read)
         .transpose()?;
+    let verdicts = cli.verdicts.as_deref().map(Verdicts::read).transpose()?;
     let mut env = Env::new(cli.log_level, cli.verbose);
     // Made when the first module test runs.
     let mut module: Option<ModuleTests> = None;
@@ -463,6 +470,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut emit = |p: &Planned, mut r: Ran<'_>| -> io::Result<()> {
         if let Some(x) = &expected {
             r.rep = x.apply(&p.name, r.rep);
+        }
+        if let Some(v) = &verdicts {
+            r.rep = v.apply(&p.name, r.rep);
         }
         report_test(&mut ktap, &mut records, p, r, cli.verbose)
     };
@@ -564,7 +574,7 @@ fn object_summary(records: &[TestRecord]) -> Vec<String> {
                 objects.len() - 1
             }
         };
-        let k = match r.result {
+        let k = match &*r.result {
             "pass" => 0,
             "fail" => 1,
             _ => 2,
@@ -659,7 +669,7 @@ fn report_test(
     rec.cases = rep
         .cases
         .iter()
-        .map(|(n, o)| (n.clone(), o.as_str()))
+        .map(|(n, o)| (n.clone(), o.as_str().into()))
         .collect();
     if rep.outcome == Outcome::Fail || verbose {
         rec.verifier_log = rep.verifier_log;

@@ -3,7 +3,8 @@
 //! report of a run.
 
 use crate::ktap::{Outcome, Totals};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// What one test produced.
@@ -66,11 +67,12 @@ impl TestReport {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One test of the --json report (rdynptr-compare reads it back).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TestRecord {
     pub name: String,
     /// "pass", "fail" or "skip".
-    pub result: &'static str,
+    pub result: Cow<'static, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
     /// Wall-clock time of the test in milliseconds.
@@ -97,15 +99,15 @@ pub struct TestRecord {
     pub verifier_log: Option<String>,
     /// The cases of a test that has them (a KUnit suite), with their
     /// results ("pass", "fail", "skip").
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub cases: Vec<(String, &'static str)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cases: Vec<(String, Cow<'static, str>)>,
 }
 
 impl TestRecord {
     pub fn new(name: &str, outcome: &Outcome, duration: Duration) -> TestRecord {
         TestRecord {
             name: name.to_string(),
-            result: outcome.as_str(),
+            result: Cow::Borrowed(outcome.as_str()),
             skip_reason: match outcome {
                 Outcome::Skip(r) => Some(r.clone()),
                 _ => None,
@@ -124,14 +126,14 @@ impl TestRecord {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonTotals {
     pub pass: usize,
     pub fail: usize,
     pub skip: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Report {
     pub kernel: String,
     pub totals: JsonTotals,
@@ -191,7 +193,7 @@ impl Report {
         for (i, t) in tests.iter().enumerate() {
             let mut failures = Vec::new();
             for (j, (sub, r)) in t.subtests.iter().enumerate() {
-                match r.result {
+                match &*r.result {
                     "pass" => success_subtest += 1,
                     "skip" => skipped += 1,
                     _ => {

@@ -117,8 +117,9 @@ fn linear_ctx(t: ProgramType, linear: u32) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The running kernel cannot make the non-linear test packet of
-/// `__linear_size` for such programs (a missing kernel feature: the test
-/// SKIPs).
+/// `__linear_size` for such programs at all (a missing kernel feature:
+/// the test SKIPs).  Asked with the same neutral input for every test, so
+/// that the answer is the kernel's and not that of one test's input.
 #[derive(Debug)]
 pub struct NoLinearSize(ProgramType);
 
@@ -126,7 +127,7 @@ impl std::fmt::Display for NoLinearSize {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "__linear_size: BPF_PROG_TEST_RUN of the running kernel cannot make a non-linear packet for {} programs (it refuses a context with data_end set)",
+            "__linear_size: BPF_PROG_TEST_RUN of the running kernel cannot make a non-linear packet for {} programs (it refuses a context with data_end set even for a trivial program and a packet of zeros)",
             kernel::prog_type_name(self.0)
         )
     }
@@ -135,7 +136,9 @@ impl std::fmt::Display for NoLinearSize {
 impl std::error::Error for NoLinearSize {}
 
 /// Runs `prog` once with BPF_PROG_TEST_RUN and returns its return value;
-/// with `linear`, only that many bytes of the packet are linear.
+/// with `linear`, only that many bytes of the packet are linear.  A run
+/// the kernel refuses is an error naming its errno, as test_loader.c
+/// reports it.
 pub fn test_run(
     prog: &libbpf_rs::ProgramMut<'_>,
     input: RunInput,
@@ -160,16 +163,33 @@ pub fn test_run(
         Some(n) if n > 0 => Some(linear_ctx(prog.prog_type(), n)?),
         _ => None,
     };
-    if let Some(ctx) = &ctx {
-        if !kernel::test_run_takes_ctx(prog.prog_type(), ctx, &data_in) {
+    if ctx.is_some() {
+        // Whether the kernel makes non-linear test packets at all: a
+        // trivial program of the type, with the linear part just the
+        // Ethernet header of a packet of zeros (no network header for the
+        // kernel to check).  This test's own linear size and packet are
+        // not asked here: if the kernel refuses them, the run below fails.
+        let neutral = [0u8; spec::TEST_DATA_LEN as usize];
+        let probe = linear_ctx(prog.prog_type(), ETH_HLEN)?;
+        if !kernel::test_run_takes_ctx(prog.prog_type(), &probe, &neutral) {
             return Err(NoLinearSize(prog.prog_type()).into());
         }
     }
     opts.context_in = ctx.as_deref_mut();
     prog.test_run(opts)
         .map(|o| o.return_value)
-        .context("BPF_PROG_TEST_RUN failed")
+        .map_err(|e| match errno(&e) {
+            Some(n) => anyhow!(
+                "BPF_PROG_TEST_RUN failed: errno {n} ({})",
+                spec::errno_text(n)
+            ),
+            None => anyhow!("BPF_PROG_TEST_RUN failed: {e}"),
+        })
 }
+
+/// The length of an Ethernet header: the least linear part of a test
+/// packet that the kernel takes.
+const ETH_HLEN: u32 = 14;
 
 /// The BTF of a loaded object.
 pub fn object_btf(obj: &Object) -> anyhow::Result<Btf<'_>> {
@@ -215,16 +235,15 @@ pub fn open_object_with(
     Ok(open)
 }
 
-/// Errno of a libbpf-rs error, if it carries one.
-fn errno(e: &libbpf_rs::Error) -> Option<i32> {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = src {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return io.raw_os_error();
-        }
-        src = s.source();
-    }
-    None
+/// Errno of a libbpf-rs error, if it carries one.  libbpf-rs 0.25 keeps
+/// the `std::io::Error` of a failed call to itself (its `source()` is the
+/// io error's source, not the io error), so the number is read back from
+/// the io error's message, "... (os error N)", which std gives every OS
+/// error, and libbpf-rs shows as its own.
+pub fn errno(e: &libbpf_rs::Error) -> Option<i32> {
+    let text = e.to_string();
+    let (_, tail) = text.rsplit_once("(os error ")?;
+    tail.strip_suffix(')')?.parse().ok()
 }
 
 /// Loads `open`, with the verifier log of program `target` going into
@@ -403,12 +422,6 @@ impl Env {
                 .extend(spec.errors.iter().map(|e| format!("  {e}")));
             return Some(r);
         }
-        if !spec.unsupported.is_empty() {
-            return Some(TestReport::skip(format!(
-                "unsupported annotation {}",
-                spec.unsupported.join(", ")
-            )));
-        }
         if spec.mode == Mode::Unpriv {
             if let Some(why) = unpriv::disabled() {
                 return Some(TestReport::skip(why));
@@ -461,6 +474,12 @@ impl Env {
             return r;
         }
         let mut report = self.load_and_check(obj, prog, spec);
+        if report.outcome == Outcome::Fail && !spec.unknown.is_empty() {
+            report.note(format!(
+                "ignored tags this harness does not know (test_loader.c ignores those it does not know): {}",
+                spec.unknown.join(", ")
+            ));
+        }
         let libbpf = libbpflog::take();
         if report.outcome == Outcome::Fail || self.verbose {
             report.diagnostics.extend(libbpf);
@@ -770,26 +789,21 @@ impl Env {
         let got = if let Some(action) = &spec.trigger {
             // `p` is not used after this: its borrow of the object ends.
             match trigger::attach_and_trigger(&p, action) {
-                Err(e) if e.downcast_ref::<trigger::AttachError>().is_some() => {
-                    r.outcome =
-                        Outcome::Skip(format!("{e:#} (the kernel may lack the attach point)"));
+                Err(e) if e.downcast_ref::<trigger::NoTrampolines>().is_some() => {
+                    r.outcome = Outcome::Skip(format!("{e:#}"));
                     return r;
                 }
                 ran => result(ran.map(|()| None)),
             }
         } else {
-            // A bpf_misc.h program gets test_loader's input and context.
+            // A bpf_misc.h program gets test_loader's input and context;
+            // ours the test packet where its type takes one, else nothing.
+            // Either way the kernel decides whether it can run the type:
+            // a run it refuses fails the test with its errno.
             let input = if spec.rdynptr_packet {
-                run_input(prog.prog_type)
+                run_input(prog.prog_type).unwrap_or(RunInput::Empty)
             } else {
-                Some(loader_input(prog.prog_type))
-            };
-            let Some(input) = input else {
-                r.outcome = Outcome::Skip(format!(
-                    "loaded, but __retval needs BPF_PROG_TEST_RUN, which this harness does not do for {} programs (use __trigger)",
-                    kernel::prog_type_name(prog.prog_type)
-                ));
-                return r;
+                loader_input(prog.prog_type)
             };
             match test_run(&p, input, spec.linear_size) {
                 Err(e) if e.downcast_ref::<NoLinearSize>().is_some() => {
@@ -1025,6 +1039,16 @@ mod tests {
             kfunc_skip_reason(&has, Some("no BTF"), &o, &p, &[]).as_deref(),
             Some("no BTF")
         );
+    }
+
+    #[test]
+    fn errno_comes_back_from_a_libbpf_rs_error() {
+        let e = libbpf_rs::Error::from_raw_os_error(libc::EINVAL);
+        assert_eq!(errno(&e), Some(libc::EINVAL));
+        let e = libbpf_rs::Error::from_raw_os_error(524);
+        assert_eq!(errno(&e), Some(524));
+        let e = libbpf_rs::Error::from(std::io::Error::other("no errno here"));
+        assert_eq!(errno(&e), None);
     }
 
     #[test]

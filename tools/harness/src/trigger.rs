@@ -76,32 +76,52 @@ pub fn test_file() -> anyhow::Result<&'static Path> {
     .map_err(|e| anyhow!("{e:#}"))
 }
 
-/// Attaching the program of a `__trigger` test failed (the kernel may
-/// lack the attach point: the runner skips the test), as opposed to the
-/// trigger itself failing.
+/// Attaching the program of a `__trigger` test failed with ENOTSUPP:
+/// the running kernel cannot attach programs of its kind at all (no BPF
+/// trampolines on this architecture or configuration; the runner skips
+/// the test).  Any other failure to attach is the test's failure.
 #[derive(Debug)]
-pub struct AttachError(String);
+pub struct NoTrampolines(String);
 
-impl fmt::Display for AttachError {
+impl fmt::Display for NoTrampolines {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for AttachError {}
+impl std::error::Error for NoTrampolines {}
 
-/// Attaches `prog`, runs `action` and detaches.  A failed attach is an
-/// [`AttachError`].
+/// The kernel's ENOTSUPP (include/linux/errno.h), not a libc errno.
+const ENOTSUPP: i32 = 524;
+
+/// Attaches `prog`, runs `action` and detaches.
 pub fn attach_and_trigger(prog: &ProgramMut<'_>, action: &Action) -> anyhow::Result<()> {
     let link = prog.attach().map_err(|e| {
-        AttachError(format!(
-            "__trigger: attaching {} failed: {e}",
-            prog.name().to_string_lossy()
-        ))
+        attach_error(
+            &prog.name().to_string_lossy(),
+            crate::runner::errno(&e),
+            &e.to_string(),
+        )
     })?;
     let r = action.run();
     drop(link);
     r
+}
+
+/// The error of a failed attach of program `name` (its errno, if known,
+/// and libbpf's message): [`NoTrampolines`] for ENOTSUPP.
+fn attach_error(name: &str, errno: Option<i32>, message: &str) -> anyhow::Error {
+    match errno {
+        Some(ENOTSUPP) => NoTrampolines(format!(
+            "__trigger: the running kernel cannot attach {name} (ENOTSUPP: it has no BPF trampolines for this program type here)"
+        ))
+        .into(),
+        Some(n) => anyhow!(
+            "__trigger: attaching {name} failed: errno {n} ({})",
+            crate::spec::errno_text(n)
+        ),
+        None => anyhow!("__trigger: attaching {name} failed: {message}"),
+    }
 }
 
 /// The value of the global integer `var` of `obj` (in .bss or .data).
@@ -158,14 +178,31 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_attach_is_told_from_a_failed_trigger() {
-        let e: anyhow::Error = AttachError("__trigger: attaching p failed: ENOENT".into()).into();
-        assert!(e.downcast_ref::<AttachError>().is_some());
-        assert_eq!(format!("{e:#}"), "__trigger: attaching p failed: ENOENT");
+    fn only_a_kernel_without_trampolines_skips_a_failed_attach() {
+        let e = attach_error("p", Some(ENOTSUPP), "");
+        assert!(e.downcast_ref::<NoTrampolines>().is_some());
+        assert!(
+            format!("{e:#}").contains("cannot attach p (ENOTSUPP"),
+            "{e:#}"
+        );
+        // The test's own input refused (a bad target, say): its failure.
+        let e = attach_error("p", Some(libc::EINVAL), "x");
+        assert!(e.downcast_ref::<NoTrampolines>().is_none());
+        assert_eq!(
+            format!("{e:#}"),
+            "__trigger: attaching p failed: errno 22 (EINVAL: Invalid argument)"
+        );
+        let e = attach_error("p", None, "no such program");
+        assert!(e.downcast_ref::<NoTrampolines>().is_none());
+        assert_eq!(
+            format!("{e:#}"),
+            "__trigger: attaching p failed: no such program"
+        );
+        // A failed trigger is not a failed attach.
         let e = Action::Open(Some("/nonexistent/rdynptr-test".into()))
             .run()
             .unwrap_err();
-        assert!(e.downcast_ref::<AttachError>().is_none());
+        assert!(e.downcast_ref::<NoTrampolines>().is_none());
         let e = format!("{e:#}");
         assert!(
             e.starts_with("__trigger: cannot open /nonexistent/rdynptr-test: "),

@@ -134,7 +134,7 @@ fn annotated_programs_are_tests_and_others_are_not() {
         .filter(|p| p.is_test())
         .map(|p| p.name.as_str())
         .collect();
-    assert_eq!(tests.len(), 13, "{tests:?}");
+    assert_eq!(tests.len(), 15, "{tests:?}");
     assert!(!tests.contains(&"not_a_test"));
     assert!(prog(o, "not_a_test").spec.is_none());
 }
@@ -307,7 +307,7 @@ char _license[] SEC("license") = "GPL";
 
 SEC("?syscall") __success
 __attribute__((btf_decl_tag("comment:" "999:" "test_frobnicate=1")))
-int unsupported(void *ctx) { return 0; }
+int unknown_tag(void *ctx) { return 0; }
 
 SEC("?syscall") __success __retval(banana)
 int malformed(void *ctx) { return 0; }
@@ -316,8 +316,8 @@ SEC("?syscall") __auxiliary
 int helper_prog(void *ctx) { return 0; }
 "#,
     );
-    let s = prog(&o, "unsupported").spec.as_ref().unwrap();
-    assert_eq!(s.unsupported, ["test_frobnicate (unknown)"]);
+    let s = prog(&o, "unknown_tag").spec.as_ref().unwrap();
+    assert_eq!(s.unknown, ["test_frobnicate"]);
     let s = prog(&o, "malformed").spec.as_ref().unwrap();
     assert!(
         s.errors.iter().any(|e| e.contains("banana")),

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Self-check of rdynptr-test: every expectation here is right, so every
- * test must be "ok" (some are expected SKIPs, see the comments).
+ * test must be "ok" (some are expected SKIPs, see the comments; make
+ * vmtest runs this object with tools/harness/tests/verdicts, which names
+ * their SKIP reasons).
  *
  *   make vmtest EXTRA_TESTS=$PWD/tools/harness/tests/bpf ONLY_EXTRA=1
  *
@@ -52,6 +54,32 @@ __success __retval(1)
 int cgroup_skb_starts_at_ip(struct __sk_buff *skb)
 {
 	return skb->len == RDYNPTR_TEST_PKT_LEN - RDYNPTR_TEST_PKT_ETH_LEN;
+}
+
+/*
+ * Non-linear test packets: only the first N bytes in the linear area, the
+ * whole 64-byte packet in the skb.  (harness_wrong's test of a linear
+ * size the kernel refuses runs before these.)
+ */
+static __always_inline int linear_part(struct __sk_buff *skb)
+{
+	if (skb->len != RDYNPTR_TEST_PKT_LEN)
+		return -1;
+	return (long)skb->data_end - (long)skb->data;
+}
+
+SEC("?tc")
+__success __retval(34) __linear_size(34)
+int linear_size_34(struct __sk_buff *skb)
+{
+	return linear_part(skb);
+}
+
+SEC("?tc")
+__success __retval(40) __linear_size(40)
+int linear_size_40(struct __sk_buff *skb)
+{
+	return linear_part(skb);
 }
 
 /* Negative return values, written with an errno name. */
