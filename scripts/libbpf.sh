@@ -34,7 +34,7 @@ srcver=$(sed -n "s/^$pkg //p" "$root/.rdynptr-root-complete")
 [ -n "$srcver" ] && [ -f "$root$tarball" ] || die "$pkg is missing from the toolchain root $root"
 glue=$RDYNPTR_TOP/tools/harness/csrc/xlated.c
 key=$({
-	echo "source=$pkg $srcver cflags=-O2 -fPIC kunit=tools/testing/kunit"
+	echo "source=$pkg $srcver cflags=-O2 -fPIC kunit=tools/testing/kunit archive=objects"
 	cat "$glue"
 	grep -E '^(clang-19|llvm-19|libelf-dev|zlib1g-dev|make) ' "$root/.rdynptr-root-complete"
 } | cache_key)
@@ -47,7 +47,7 @@ fi
 mkdir -p "$dir"
 exec 9>"$dir/.lock"
 flock 9
-if [ ! -f "$dir/libbpf.a" ] || [ ! -f "$dir/libbpf_disasm.a" ] || [ ! -f "$dir/kunit/kunit.py" ]; then
+if [ ! -f "$dir/libbpf.a" ] || [ ! -f "$dir/libbpf_disasm.a" ] || [ ! -f "$dir/tools/testing/kunit/kunit.py" ]; then
 	inroot() { "$RDYNPTR_TOP/scripts/in-root" --root "$root" -- "$@"; }
 	rm -rf "$dir/src" "$dir/obj"
 	mkdir -p "$dir/src" "$dir/obj"
@@ -73,7 +73,14 @@ if [ ! -f "$dir/libbpf.a" ] || [ ! -f "$dir/libbpf_disasm.a" ] || [ ! -f "$dir/k
 			-c "$3" -o "$2/xlated.o" &&
 			ar rcs "$2/libbpf_disasm.a" "$2/disasm.o" "$2/xlated.o"' \
 		sh "$src" "$dir/obj" "$glue"
-	cp "$dir/obj/libbpf.a" "$dir/libbpf.a.tmp"
+	# The archive holds libbpf's objects one by one, not the single
+	# partial link (libbpf-in.o) that libbpf's Makefile archives: then a
+	# call from one of its source files to another is a reference the
+	# final link resolves, which rdynptr-test's -Wl,--wrap can take over
+	# (tools/harness/src/btf_cache.rs).
+	step "archive libbpf" "See the output above." \
+		inroot sh -c 'cd "$1/obj/staticobjs" && ar rcs "$1/libbpf.a.tmp" $(ls *.o | grep -vx libbpf-in.o)' \
+		sh "$dir"
 	mv "$dir/libbpf.a.tmp" "$dir/libbpf.a"
 	cp "$dir/obj/libbpf_disasm.a" "$dir/libbpf_disasm.a.tmp"
 	mv "$dir/libbpf_disasm.a.tmp" "$dir/libbpf_disasm.a"

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Links the kernel's BPF disassembler, libbpf_disasm.a, which
 //! scripts/libbpf.sh builds next to the libbpf that libbpf-sys links
-//! (LIBBPF_SYS_LIBRARY_PATH).
+//! (LIBBPF_SYS_LIBRARY_PATH), and wraps libbpf's load of the kernel's BTF
+//! (src/btf_cache.rs).
 
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBBPF_SYS_LIBRARY_PATH");
@@ -19,4 +20,9 @@ fn main() {
     // LLVM's disassembler (__jited): llvm-sys gives the bindings only
     // (no-llvm-linking), the toolchain root's libLLVM 19 the code.
     println!("cargo:rustc-link-lib=dylib=LLVM-19");
+    // One parse of the kernel's BTF per process (src/btf_cache.rs): the
+    // two libbpf calls it takes over, in every binary of the package.
+    for f in ["btf__load_vmlinux_btf", "btf__free"] {
+        println!("cargo:rustc-link-arg=-Wl,--wrap={f}");
+    }
 }

@@ -3,6 +3,7 @@
 //! their programs, and reporting KTAP.  The binary is `rdynptr-test`
 //! (src/main.rs); see Documentation/harness.rst.
 
+pub mod btf_cache;
 pub mod btf_fixup;
 pub mod compare;
 pub mod disasm;

@@ -665,6 +665,7 @@ fn report_test(
     let mut rec = TestRecord::new(&p.name, &rep.outcome, elapsed);
     rec.description = p.description.clone();
     rec.retval = rep.retval.map(|v| v as i32);
+    rec.phases = (*rep.phases != Default::default()).then_some(*rep.phases);
     rec.diagnostics = rep.diagnostics;
     rec.cases = rep
         .cases

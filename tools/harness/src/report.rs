@@ -20,6 +20,26 @@ pub struct TestReport {
     /// The results of its cases, for a test that has them (a KUnit suite):
     /// a KTAP subtest, whose cases count in the totals instead of the test.
     pub cases: Vec<(String, Outcome)>,
+    /// Where the time of a program's test went (boxed: a report is often
+    /// the error of a Result).
+    pub phases: Box<Phases>,
+}
+
+/// The time a program's test spent opening its object (libbpf: ELF and
+/// BTF), loading it (maps, the kernel's BTF, relocations, the verifier)
+/// and running it.
+#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Phases {
+    pub open_ms: f64,
+    pub load_ms: f64,
+    pub run_ms: f64,
+}
+
+impl Phases {
+    /// Adds the time since `since` to the phase `which` picks.
+    pub fn add(&mut self, which: fn(&mut Phases) -> &mut f64, since: std::time::Instant) {
+        *which(self) += since.elapsed().as_secs_f64() * 1e3;
+    }
 }
 
 impl TestReport {
@@ -30,6 +50,7 @@ impl TestReport {
             verifier_log: None,
             diagnostics,
             cases: Vec::new(),
+            phases: Box::default(),
         }
     }
 
@@ -101,6 +122,9 @@ pub struct TestRecord {
     /// results ("pass", "fail", "skip").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cases: Vec<(String, Cow<'static, str>)>,
+    /// Where a program's test spent its time (absent for other tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<Phases>,
 }
 
 impl TestRecord {
@@ -122,6 +146,7 @@ impl TestRecord {
             diagnostics: Vec::new(),
             verifier_log: None,
             cases: Vec::new(),
+            phases: None,
         }
     }
 }

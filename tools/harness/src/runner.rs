@@ -10,6 +10,7 @@ use crate::logmatch;
 use crate::objects::{self, essential_name, ObjectInfo, ProgramInfo};
 use crate::packet;
 pub use crate::report::TestReport;
+use std::time::Instant;
 use crate::spec::{self, fmt_retval, LoadMode, Mode, TestSpec};
 use crate::trigger;
 use crate::unpriv;
@@ -577,9 +578,12 @@ impl Env {
         let btf_path = btf_path.as_deref();
         // Declared before the object, so dropped after it: see below.
         let mut _one_arena_at_a_time = None;
+        let mut phases = crate::report::Phases::default();
         let (res, log) = loop {
+            let started = Instant::now();
             let opened =
                 open_object_with(&obj.path, btf_path, |n| n == prog.name || aux.contains(&n));
+            phases.add(|p| &mut p.open_ms, started);
             let mut open = match opened {
                 Ok(o) => o,
                 Err(e) => return TestReport::fail(format!("{e:#}")),
@@ -620,9 +624,11 @@ impl Env {
                     Err(e) => return TestReport::fail(format!("{e:#}")),
                 }
             }
+            let started = Instant::now();
             let (res, log) = load_with_log(open, &prog.name, &mut self.log_buf, level, |f| {
                 spec.apply_flags(f | base)
             });
+            phases.add(|p| &mut p.load_ms, started);
             // Privileges are back for what follows (the program's info,
             // the test run), as in test_loader.
             drop(dropped);
@@ -638,6 +644,7 @@ impl Env {
         };
 
         let mut r = TestReport::pass();
+        *r.phases = phases;
         r.verifier_log = (!log.is_empty()).then(|| log.clone());
         if let Some(d) = &spec.description {
             r.diagnostics.push(format!("description: {d}"));
@@ -786,6 +793,7 @@ impl Env {
                 }),
             }
         };
+        let started = Instant::now();
         let got = if let Some(action) = &spec.trigger {
             // `p` is not used after this: its borrow of the object ends.
             match trigger::attach_and_trigger(&p, action) {
@@ -813,6 +821,7 @@ impl Env {
                 ran => result(ran.map(Some)),
             }
         };
+        r.phases.add(|p| &mut p.run_ms, started);
         match got {
             Ok(got) => {
                 r.retval = Some(got);
