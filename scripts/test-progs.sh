@@ -9,7 +9,8 @@
 # tree (the selftests flavor: scripts/kernel.sh --flavor selftests); the
 # Makefile takes its vmlinux BTF, its libbpf, bpftool and resolve_btfids,
 # and builds every BPF object, skeleton and test module that test_progs
-# embeds.  BPF_STRICT_BUILD=0: an object or test that does not compile
+# embeds, with LLVM=1 as the kernel was built (its test modules must be
+# built by the kernel's compiler).  BPF_STRICT_BUILD=0: an object or test that does not compile
 # with the root's clang is left out (test_progs then lacks that test), as
 # the Makefile allows.
 #
@@ -34,7 +35,7 @@ selftests=$kdir/tools/testing/selftests/bpf
 
 root=$("$RDYNPTR_TOP/scripts/toolchain-root.sh")
 key=$({
-	echo "format=1 kdir=$kdir make=test_progs BPF_STRICT_BUILD=0"
+	echo "format=1 kdir=$kdir make=test_progs LLVM=1 BPF_STRICT_BUILD=0 CLANG_CFLAGS+=-mcpu=v3"
 	grep -E '^(gcc-14|clang-19|llvm-19|llvm-19-dev|lld-19|libelf-dev|zlib1g-dev|libzstd-dev|libssl-dev|openssl|rsync|make) ' \
 		"$root/.rdynptr-root-complete"
 } | cache_key)
@@ -63,13 +64,21 @@ log=$dir/build.log
 # Progress: one line per step of the selftests Makefile ("  CLNG-BPF
 # [test_progs] foo.bpf.o", "  TEST-OBJ ...", "  CC ...").  The count of
 # the last complete build, else the one measured on 7.3.4.
-steps=$(cat "$RDYNPTR_CACHE"/test_progs-*/build.steps 2>/dev/null | sort -n | tail -n 1)
+steps=$(cat "$RDYNPTR_CACHE"/test_progs-*/build.steps 2>/dev/null | sort -n | tail -n 1 || true)
 note TEST_PROGS "tools/testing/selftests/bpf of $kdir -> $dir (log: $log)"
+inroot() { "$RDYNPTR_TOP/scripts/in-root" --root "$root" -- "$@"; }
+# CLANG_CFLAGS as the Makefile makes it (clang's system include
+# directories, after the others), plus -mcpu=v3: the tree's libarena,
+# which test_progs needs, compiles its BPF objects without -mcpu, and
+# clang 19's default (v1) has no 32-bit atomics ("unsupported atomic
+# operation"); newer LLVM defaults to v3.  Every other BPF object gets
+# -mcpu=v3 from the Makefile anyway.
+sys_includes=$(inroot sh -c "clang -v -E - </dev/null 2>&1 |
+	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }'" | tr '\n' ' ')
 start=$SECONDS
 if ! progress TEST_PROGS "$log" "${steps:-3700}" '^  [A-Z]' \
-	"$RDYNPTR_TOP/scripts/in-root" --root "$root" -- \
-	make -C "$selftests" OUTPUT="$dir" VMLINUX_BTF="$kdir/vmlinux" \
-	BPF_STRICT_BUILD=0 -j"$(build_jobs)" "$dir/test_progs"; then
+	inroot make -C "$selftests" OUTPUT="$dir" VMLINUX_BTF="$kdir/vmlinux" LLVM=1 \
+	CLANG_CFLAGS="$sys_includes-mcpu=v3" BPF_STRICT_BUILD=0 -j"$(build_jobs)" test_progs; then
 	tail -n 40 "$log" >&2
 	die "step \"build test_progs\" failed; the full log is $log"
 fi
