@@ -235,16 +235,18 @@ upstream_objects() {
 		die "building the upstream selftests failed (see above)"
 }
 
-# rdynptr-test's command line for the upstream objects, quoted for the
-# guest's shell (extra options first).
+# rdynptr-test's command line for the upstream objects in DIR, quoted for
+# the guest's shell: upstream_cmd DIR [OPTION...].
 upstream_cmd() {
+	local objs=$1
+	shift
 	local args=(--no-module-tests --summary-label upstream-selftests --object-summary
 		--expected-failures "$top/tools/upstream/expected-failures" "$@") f
 	for f in ${FILTER:-}; do
 		args+=(--filter "$f")
 	done
 	local q=() a
-	for a in "$harness" "${args[@]}" "$build/upstream/progs"; do
+	for a in "$harness" "${args[@]}" "$objs"; do
 		q+=("$(printf '%q' "$a")")
 	done
 	echo "${q[*]}"
@@ -259,7 +261,7 @@ do_upstream() {
 	local jobs=()
 	[ -n "${JOBS:-}" ] && jobs=(--jobs "$JOBS")
 	local cmd
-	cmd=$(upstream_cmd ${jobs[@]+"${jobs[@]}"})
+	cmd=$(upstream_cmd "$out/progs" ${jobs[@]+"${jobs[@]}"})
 	rm -rf "$build/upstream-run"
 	# test_progs loads bpf_testmod.ko before any test; so does this.
 	guest_no_module=1 VM_TIMEOUT=${VM_TIMEOUT:-3600} guest --env RDYNPTR_SELFTESTS_DIR="$out/progs" \
@@ -286,8 +288,28 @@ do_compare() {
 	local prog_tests=$KDIR/tools/testing/selftests/bpf/prog_tests
 	rm -rf "$dir"
 	mkdir -p "$dir"
+	# The objects test_progs embeds: the annotated objects as its build
+	# compiled them (with its flags: -DENABLE_ATOMICS_TESTS), statically
+	# linked by bpftool three times, as its Makefile does before it makes
+	# a skeleton of them; the BTF files of __btf_path beside them.
+	local objs=$dir/objects f name
+	mkdir -p "$objs"
+	for f in "$build"/upstream/progs/*.bpf.o; do
+		name=${f##*/}
+		case $name in
+		btf__*) cp "$tp/$name" "$objs/$name" 2>/dev/null ||
+			echo "test_progs' build has no $name" >"$objs/${name%.o}.err" ;;
+		*) if [ -f "$tp/$name" ]; then
+			inroot sh -c 'b=$1/tools/sbin/bpftool; $b gen object "$3.1" "$2" &&
+				$b gen object "$3.2" "$3.1" && $b gen object "$3" "$3.2" && rm -f "$3.1" "$3.2"' \
+				sh "$tp" "$tp/$name" "$objs/$name" || die "bpftool gen object $name failed"
+		else
+			echo "error: test_progs' build did not compile ${name%.bpf.o}.c (see $tp/build.log)" >"$objs/${name%.o}.err"
+		fi ;;
+		esac
+	done
 	local cmd
-	cmd=$(upstream_cmd)
+	cmd=$(upstream_cmd "$objs")
 	inroot sh -c "$cmd --list >$(printf '%q' "$dir/tests")" ||
 		die "listing rdynptr-test's tests failed"
 	inroot "$compare" --prog-tests "$prog_tests" allowlist "$dir/tests" >"$dir/allowlist" ||
@@ -299,10 +321,12 @@ do_compare() {
 	# The guest: test_progs in its directory (it loads bpf_testmod.ko and
 	# the BTF files from there, and unloads the module when it is done),
 	# then rdynptr-test with the same module loaded; each timed.
+	# test_progs' stderr apart: its workers' watchdog warnings would cut
+	# into the result lines on its stdout.
 	local run="J=\${JOBS:-\$(nproc)}; now() { date +%s.%N; }
 cd $q_tp || exit 1
 t0=\$(now)
-./test_progs -j\$J -a @$q_dir/allowlist -J \$RDYNPTR_OUT/test_progs.json >\$RDYNPTR_OUT/test_progs.log 2>&1
+./test_progs -j\$J -a @$q_dir/allowlist -J \$RDYNPTR_OUT/test_progs.json >\$RDYNPTR_OUT/test_progs.log 2>\$RDYNPTR_OUT/test_progs.stderr
 echo \"test_progs exited \$?\"
 t1=\$(now)
 insmod ./bpf_testmod.ko || exit 1

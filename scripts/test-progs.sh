@@ -35,7 +35,7 @@ selftests=$kdir/tools/testing/selftests/bpf
 
 root=$("$RDYNPTR_TOP/scripts/toolchain-root.sh")
 key=$({
-	echo "format=1 kdir=$kdir make=test_progs LLVM=1 BPF_STRICT_BUILD=0 CLANG_CFLAGS+=-mcpu=v3"
+	echo "format=1 kdir=$kdir make=test_progs LLVM=1 BPF_STRICT_BUILD=0 CLANG_CFLAGS+=-mcpu=v4"
 	grep -E '^(gcc-14|clang-19|llvm-19|llvm-19-dev|lld-19|libelf-dev|zlib1g-dev|libzstd-dev|libssl-dev|openssl|rsync|make) ' \
 		"$root/.rdynptr-root-complete"
 } | cache_key)
@@ -68,17 +68,18 @@ steps=$(cat "$RDYNPTR_CACHE"/test_progs-*/build.steps 2>/dev/null | sort -n | ta
 note TEST_PROGS "tools/testing/selftests/bpf of $kdir -> $dir (log: $log)"
 inroot() { "$RDYNPTR_TOP/scripts/in-root" --root "$root" -- "$@"; }
 # CLANG_CFLAGS as the Makefile makes it (clang's system include
-# directories, after the others), plus -mcpu=v3: the tree's libarena,
+# directories, after the others), plus -mcpu=v4: the tree's libarena,
 # which test_progs needs, compiles its BPF objects without -mcpu, and
-# clang 19's default (v1) has no 32-bit atomics ("unsupported atomic
-# operation"); newer LLVM defaults to v3.  Every other BPF object gets
-# -mcpu=v3 from the Makefile anyway.
+# under clang 19's default (v1) they do not compile: no 32-bit atomics
+# ("unsupported atomic operation", v3) and no signed division ("please
+# convert to unsigned div/mod", v4).  Every other BPF object gets
+# -mcpu=v3 from the Makefile after this (the last -mcpu wins).
 sys_includes=$(inroot sh -c "clang -v -E - </dev/null 2>&1 |
 	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }'" | tr '\n' ' ')
 start=$SECONDS
 if ! progress TEST_PROGS "$log" "${steps:-3700}" '^  [A-Z]' \
 	inroot make -C "$selftests" OUTPUT="$dir" VMLINUX_BTF="$kdir/vmlinux" LLVM=1 \
-	CLANG_CFLAGS="$sys_includes-mcpu=v3" BPF_STRICT_BUILD=0 -j"$(build_jobs)" test_progs; then
+	CLANG_CFLAGS="$sys_includes-mcpu=v4" BPF_STRICT_BUILD=0 -j"$(build_jobs)" test_progs; then
 	tail -n 40 "$log" >&2
 	die "step \"build test_progs\" failed; the full log is $log"
 fi

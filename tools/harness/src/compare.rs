@@ -22,17 +22,36 @@ use std::path::Path;
 /// Which objects each test of test_progs runs through test_loader.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ProgTests {
-    /// Test name (the prog_test function without `test_`/`serial_test_`)
-    /// -> the objects it runs, in the order it runs them.
-    pub tests: BTreeMap<String, Vec<String>>,
+    /// Test name (the prog_test function `void test_NAME(void)` or
+    /// `void serial_test_NAME(void)`) -> the objects it runs, in order.
+    pub tests: BTreeMap<String, Vec<Run>>,
 }
 
-/// A function of a prog_tests source: the objects it runs itself and the
-/// functions it calls.
+/// An object a test runs through test_loader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub object: String,
+    /// The subtests of the test that the run happens in
+    /// (`if (test__start_subtest("failure")) test_failure();`): test_progs
+    /// runs it only if they are selected too.
+    pub gates: Vec<String>,
+}
+
+/// What a function of a prog_tests source does, in order: the objects it
+/// runs itself and the functions it calls, each with the subtest that
+/// gates it, if any.
 #[derive(Debug, Default)]
 struct Function {
-    objects: Vec<String>,
-    calls: Vec<String>,
+    /// Defined as `void NAME(...)` (not static): what test_progs' list of
+    /// tests is made of.
+    public: bool,
+    items: Vec<(Item, Option<String>)>,
+}
+
+#[derive(Debug)]
+enum Item {
+    Object(String),
+    Call(String),
 }
 
 impl ProgTests {
@@ -49,8 +68,8 @@ impl ProgTests {
         for p in paths {
             let text = std::fs::read_to_string(&p)
                 .with_context(|| format!("cannot read {}", p.display()))?;
-            for (test, objects) in Self::parse(&text).tests {
-                all.tests.entry(test).or_default().extend(objects);
+            for (test, runs) in Self::parse(&text).tests {
+                all.tests.entry(test).or_default().extend(runs);
             }
         }
         Ok(all)
@@ -60,28 +79,28 @@ impl ProgTests {
     pub fn parse(text: &str) -> ProgTests {
         let functions = functions(text);
         let mut tests = BTreeMap::new();
-        for name in functions.keys() {
-            let Some(test) = name
+        for (name, f) in &functions {
+            let test = name
                 .strip_prefix("serial_test_")
-                .or_else(|| name.strip_prefix("test_"))
-            else {
+                .or_else(|| name.strip_prefix("test_"));
+            let Some(test) = test.filter(|_| f.public) else {
                 continue;
             };
-            let mut objects = Vec::new();
-            collect_objects(&functions, name, &mut BTreeSet::new(), &mut objects);
-            if !objects.is_empty() {
-                tests.insert(test.to_string(), objects);
+            let mut runs = Vec::new();
+            collect_runs(&functions, name, &[], &mut BTreeSet::new(), &mut runs);
+            if !runs.is_empty() {
+                tests.insert(test.to_string(), runs);
             }
         }
         ProgTests { tests }
     }
 
-    /// Test name -> the objects it runs, inverted: object -> tests.
+    /// Object -> the tests that run it.
     pub fn tests_of(&self) -> HashMap<&str, Vec<&str>> {
         let mut m: HashMap<&str, Vec<&str>> = HashMap::new();
-        for (t, objs) in &self.tests {
-            for o in objs {
-                let v = m.entry(o.as_str()).or_default();
+        for (t, runs) in &self.tests {
+            for r in runs {
+                let v = m.entry(r.object.as_str()).or_default();
                 if !v.contains(&t.as_str()) {
                     v.push(t);
                 }
@@ -89,54 +108,96 @@ impl ProgTests {
         }
         m
     }
+
+    /// The run of `object` in `test`, if it has one.
+    fn run(&self, test: &str, object: &str) -> Option<(usize, &Run)> {
+        self.tests
+            .get(test)?
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.object == object)
+    }
 }
 
-/// The objects `name` runs, its own and those of the functions of the same
-/// source it calls (in call order).
-fn collect_objects(
+/// The objects function `name` runs, its own and those of the functions of
+/// the same source it calls, in order, under the subtests `gates`.
+fn collect_runs(
     functions: &BTreeMap<String, Function>,
     name: &str,
+    gates: &[String],
     seen: &mut BTreeSet<String>,
-    out: &mut Vec<String>,
+    out: &mut Vec<Run>,
 ) {
-    if !seen.insert(name.to_string()) {
-        return;
-    }
     let Some(f) = functions.get(name) else {
         return;
     };
-    out.extend(f.objects.iter().cloned());
-    for c in &f.calls {
-        collect_objects(functions, c, seen, out);
+    if !seen.insert(name.to_string()) {
+        return;
     }
+    for (item, gate) in &f.items {
+        let mut gates = gates.to_vec();
+        gates.extend(gate.iter().cloned());
+        match item {
+            Item::Object(o) => out.push(Run {
+                object: o.clone(),
+                gates,
+            }),
+            Item::Call(c) => collect_runs(functions, c, &gates, seen, out),
+        }
+    }
+    seen.remove(name);
 }
 
-/// The top-level functions of C source `text`: for each, the objects named
-/// by `RUN_TESTS(obj)`, `RUN(obj)` and `run_tests_aux("obj", ...)` in its
-/// body, and the identifiers it calls.  Comments and preprocessor lines
-/// are skipped (the macros' own definitions).
+/// Where a gate (`if (test__start_subtest("x"))`) is in its statement.
+#[derive(Debug)]
+enum GateState {
+    /// In the condition, at this parenthesis depth and brace depth.
+    Condition { paren: usize, depth: usize },
+    /// In the statement it gates: a block that closes back to `depth`,
+    /// or (`depth` None) a statement that ends at the next ';'.
+    Body { depth: Option<usize> },
+}
+
+/// The top-level functions of C source `text`, with what each runs
+/// (`RUN_TESTS(obj)`, `RUN(obj)` and `run_tests_aux("obj", ...)`) and
+/// calls, in order, and the subtests that gate those.  Comments and
+/// preprocessor lines are skipped (the macros' own definitions).
 fn functions(text: &str) -> BTreeMap<String, Function> {
     let code = strip_comments_and_directives(text);
     let b = code.as_bytes();
     let mut out: BTreeMap<String, Function> = BTreeMap::new();
-    let mut depth = 0usize;
-    // At depth 0: the last identifier followed by '(' (a declarator).
+    let (mut depth, mut paren) = (0usize, 0usize);
+    // At depth 0: the identifiers of the declaration so far, and the last
+    // one followed by '(' (a declarator).
+    let mut decl: Vec<String> = Vec::new();
     let mut declarator: Option<String> = None;
     let mut current: Option<String> = None;
+    let mut gate: Option<(String, GateState)> = None;
+    // The last call seen in a body, for the literal that may follow it.
+    let mut last_call: Option<String> = None;
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
         if c == b'"' || c == b'\'' {
             let end = skip_literal(b, i);
-            if depth > 0 {
-                // run_tests_aux("obj", ...): the literal right after it.
-                if let Some(f) = current.as_ref().and_then(|n| out.get_mut(n)) {
-                    if c == b'"' && f.calls.last().is_some_and(|l| l == "run_tests_aux") {
-                        let lit = &code[i + 1..end.saturating_sub(1).max(i + 1)];
-                        if is_ident(lit) && !f.objects.iter().any(|o| o == lit) {
-                            f.objects.push(lit.to_string());
-                        }
+            let lit = &code[i + 1..end.saturating_sub(1).max(i + 1)];
+            if depth > 0 && c == b'"' {
+                match last_call.take().as_deref() {
+                    Some("run_tests_aux") if is_ident(lit) => {
+                        push_item(&mut out, &current, &gate, Item::Object(lit.to_string()));
                     }
+                    Some("test__start_subtest" | "test__start_subtest_with_desc") => {
+                        // In `if (test__start_subtest("x"))` the condition
+                        // ends where the parenthesis of the `if` closes.
+                        gate = Some((
+                            lit.to_string(),
+                            GateState::Condition {
+                                paren: paren.saturating_sub(2),
+                                depth,
+                            },
+                        ));
+                    }
+                    _ => {}
                 }
             }
             i = end;
@@ -152,49 +213,105 @@ fn functions(text: &str) -> BTreeMap<String, Function> {
             while j < b.len() && b[j].is_ascii_whitespace() {
                 j += 1;
             }
-            if j < b.len() && b[j] == b'(' {
-                if depth == 0 {
+            let called = j < b.len() && b[j] == b'(';
+            if depth == 0 {
+                decl.push(ident.to_string());
+                if called {
                     declarator = Some(ident.to_string());
-                } else if let Some(f) = current.as_ref().and_then(|n| out.get_mut(n)) {
-                    match ident {
-                        "RUN_TESTS" | "RUN" => {
-                            let arg = code[j + 1..]
-                                .split(')')
-                                .next()
-                                .map(str::trim)
-                                .unwrap_or_default();
-                            if is_ident(arg) {
-                                f.objects.push(arg.to_string());
-                            }
+                }
+            } else if called {
+                last_call = Some(ident.to_string());
+                match ident {
+                    "RUN_TESTS" | "RUN" => {
+                        let arg = code[j + 1..]
+                            .split(')')
+                            .next()
+                            .map(str::trim)
+                            .unwrap_or_default();
+                        if is_ident(arg) {
+                            push_item(&mut out, &current, &gate, Item::Object(arg.to_string()));
                         }
-                        _ => f.calls.push(ident.to_string()),
                     }
+                    "run_tests_aux" | "test__start_subtest" | "test__start_subtest_with_desc" => {}
+                    _ => push_item(&mut out, &current, &gate, Item::Call(ident.to_string())),
                 }
             }
             continue;
         }
         match c {
+            b'(' => paren += 1,
+            b')' => {
+                paren = paren.saturating_sub(1);
+                if let Some((_, st)) = &mut gate {
+                    if matches!(st, GateState::Condition { paren: p, .. } if *p == paren) {
+                        // The condition is over: a block, or a statement.
+                        let mut j = i + 1;
+                        while j < b.len() && b[j].is_ascii_whitespace() {
+                            j += 1;
+                        }
+                        let d = match st {
+                            GateState::Condition { depth, .. } => *depth,
+                            GateState::Body { .. } => depth,
+                        };
+                        *st = GateState::Body {
+                            depth: (j < b.len() && b[j] == b'{').then_some(d),
+                        };
+                    }
+                }
+            }
             b'{' => {
                 if depth == 0 {
                     if let Some(name) = declarator.take() {
-                        out.entry(name.clone()).or_default();
+                        let public = decl.first().is_some_and(|w| w == "void");
+                        out.entry(name.clone()).or_default().public = public;
                         current = Some(name);
                     }
+                    decl.clear();
                 }
                 depth += 1;
             }
             b'}' => {
                 depth = depth.saturating_sub(1);
+                if matches!(&gate, Some((_, GateState::Body { depth: Some(d) })) if *d == depth) {
+                    gate = None;
+                }
                 if depth == 0 {
                     current = None;
+                    gate = None;
+                    decl.clear();
                 }
             }
-            b';' if depth == 0 => declarator = None,
+            b';' => {
+                if depth == 0 {
+                    declarator = None;
+                    decl.clear();
+                } else if paren == 0 && matches!(&gate, Some((_, GateState::Body { depth: None })))
+                {
+                    gate = None;
+                }
+            }
             _ => {}
         }
         i += 1;
     }
     out
+}
+
+/// Adds `item` to the function being read, under the gate in effect.
+fn push_item(
+    out: &mut BTreeMap<String, Function>,
+    current: &Option<String>,
+    gate: &Option<(String, GateState)>,
+    item: Item,
+) {
+    let Some(f) = current.as_ref().and_then(|n| out.get_mut(n)) else {
+        return;
+    };
+    let gate = match gate {
+        Some((name, GateState::Body { .. })) => Some(name.clone()),
+        _ => None,
+    };
+    f.items.push((item, gate));
 }
 
 fn is_ident(s: &str) -> bool {
@@ -455,7 +572,7 @@ pub fn compare(
         match tests_of.get(obj) {
             Some(tests) => {
                 for t in tests {
-                    let place = map.tests[*t].iter().position(|o| o == obj).unwrap_or(0);
+                    let place = map.run(t, obj).map_or(0, |(k, _)| k);
                     keyed.push(((t.to_string(), place, i), (r, sub)));
                 }
             }
@@ -465,6 +582,7 @@ pub fn compare(
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     let mut used = BTreeSet::new();
     for ((test, _, _), (r, sub)) in keyed {
+        let sub = &display_name(sub, r.description.as_deref());
         let key = (test.clone(), sub.to_string());
         let k = seen.entry(key.clone()).or_insert(0);
         let theirs_v = theirs.verdict(&test, sub, *k);
@@ -519,6 +637,21 @@ pub fn compare(
         }
     }
     cmp
+}
+
+/// The name test_progs shows for the subtest of program `sub` (`prog`, or
+/// `prog @unpriv`): test_loader names a subtest after its program, but
+/// test_progs prints a subtest's description instead when it has one
+/// (test__start_subtest_with_desc()), and test_loader gives the
+/// unprivileged subtest the description with " @unpriv".
+fn display_name(sub: &str, description: Option<&str>) -> String {
+    match description.filter(|d| !d.is_empty()) {
+        Some(d) => match sub.strip_suffix(" @unpriv") {
+            Some(_) => format!("{d} @unpriv"),
+            None => d.to_string(),
+        },
+        None => sub.to_string(),
+    }
 }
 
 fn first_lines(text: &str, n: usize) -> String {
@@ -602,10 +735,18 @@ pub fn allowlist(map: &ProgTests, names: &[String]) -> anyhow::Result<String> {
             continue;
         };
         for t in tests_of.get(obj).into_iter().flatten() {
-            if sub.contains(['*', '?', '[', ',']) {
-                bail!("{n}: a test_progs allowlist cannot name this subtest exactly");
+            let gates = map.run(t, obj).map(|(_, r)| r.gates.as_slice());
+            for s in gates
+                .unwrap_or_default()
+                .iter()
+                .map(String::as_str)
+                .chain([sub])
+            {
+                if s.contains(['*', '?', '[', ',']) {
+                    bail!("{n}: a test_progs allowlist cannot name the subtest '{s}' exactly");
+                }
+                lines.insert(format!("{t}/{s}"));
             }
-            lines.insert(format!("{t}/{sub}"));
         }
     }
     Ok(lines.into_iter().map(|l| l + "\n").collect())
@@ -659,20 +800,89 @@ void serial_test_iters_serial(void) { RUN_TESTS(iters_serial); }
 void test_no_loader(void) { subtest_num(); }
 "#;
 
+    fn objects<'a>(m: &'a ProgTests, test: &str) -> Vec<&'a str> {
+        m.tests[test].iter().map(|r| r.object.as_str()).collect()
+    }
+
+    fn runs(objects: &[&str]) -> Vec<Run> {
+        objects
+            .iter()
+            .map(|o| Run {
+                object: o.to_string(),
+                gates: Vec::new(),
+            })
+            .collect()
+    }
+
     #[test]
     fn prog_tests_name_the_objects_they_run() {
         let m = ProgTests::parse(VERIFIER_C);
-        assert_eq!(m.tests["verifier_and"], ["verifier_and"]);
-        assert_eq!(m.tests["verifier_or"], ["verifier_or"]);
-        assert_eq!(m.tests["verifier_array_access"], ["verifier_array_access"]);
+        assert_eq!(objects(&m, "verifier_and"), ["verifier_and"]);
+        assert_eq!(objects(&m, "verifier_or"), ["verifier_or"]);
+        assert_eq!(
+            objects(&m, "verifier_array_access"),
+            ["verifier_array_access"]
+        );
         assert_eq!(m.tests.len(), 3, "{m:?}");
         let m = ProgTests::parse(ITERS_C);
         assert_eq!(
-            m.tests["iters"],
+            objects(&m, "iters"),
             ["iters_state_safety", "iters_testmod", "iters_helper"]
         );
-        assert_eq!(m.tests["iters_serial"], ["iters_serial"]);
+        assert_eq!(objects(&m, "iters_serial"), ["iters_serial"]);
         assert!(!m.tests.contains_key("no_loader"));
+        assert!(m.tests["iters"].iter().all(|r| r.gates.is_empty()));
+    }
+
+    const GATED_C: &str = r#"
+static void test_failure(void) { RUN_TESTS(percpu_alloc_fail); }
+static void test_exceptions_failure(void)
+{
+	RUN_TESTS(exceptions_fail);
+}
+void test_percpu_alloc(void)
+{
+	if (test__start_subtest("array"))
+		test_array();
+	if (test__start_subtest("failure"))
+		test_failure();
+	if (test__start_subtest("block")) {
+		if (!ASSERT_OK(0, "x"))
+			return;
+		RUN_TESTS(in_block);
+	}
+	RUN_TESTS(ungated);
+	test_exceptions_failure();
+}
+"#;
+
+    #[test]
+    fn static_helpers_are_no_tests_and_subtests_gate_what_they_run() {
+        let m = ProgTests::parse(GATED_C);
+        assert_eq!(m.tests.len(), 1, "{m:?}");
+        let got: Vec<(&str, Vec<&str>)> = m.tests["percpu_alloc"]
+            .iter()
+            .map(|r| {
+                (
+                    r.object.as_str(),
+                    r.gates.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("percpu_alloc_fail", vec!["failure"]),
+                ("in_block", vec!["block"]),
+                ("ungated", vec![]),
+                ("exceptions_fail", vec![]),
+            ]
+        );
+        let names = ["percpu_alloc_fail/p".to_string(), "ungated/q".to_string()];
+        assert_eq!(
+            allowlist(&m, &names).unwrap(),
+            "percpu_alloc/failure\npercpu_alloc/p\npercpu_alloc/q\n"
+        );
     }
 
     const LOG: &str = "\
@@ -710,6 +920,14 @@ Summary: 2/3 PASSED, 1 SKIPPED, 1 FAILED
         );
     }
 
+    #[test]
+    fn a_subtest_with_a_description_is_shown_by_it() {
+        assert_eq!(display_name("p", None), "p");
+        assert_eq!(display_name("p @unpriv", None), "p @unpriv");
+        assert_eq!(display_name("p", Some("a/b: c")), "a/b: c");
+        assert_eq!(display_name("p @unpriv", Some("a/b: c")), "a/b: c @unpriv");
+    }
+
     fn report(tests: &[(&str, &str, Option<&str>)]) -> Report {
         let json = serde_json::json!({
             "kernel": "7.3.4",
@@ -726,9 +944,9 @@ Summary: 2/3 PASSED, 1 SKIPPED, 1 FAILED
     fn pairs_agree_disagree_and_are_explained() {
         let mut map = ProgTests::default();
         map.tests
-            .insert("verifier_and".into(), vec!["verifier_and".into()]);
+            .insert("verifier_and".into(), runs(&["verifier_and"]));
         map.tests
-            .insert("iters".into(), vec!["iters_a".into(), "iters_b".into()]);
+            .insert("iters".into(), runs(&["iters_a", "iters_b"]));
         let ours = report(&[
             ("verifier_and/and_1", "pass", None),
             ("verifier_and/and_2 @unpriv", "pass", None),
@@ -777,7 +995,7 @@ Summary: 2/3 PASSED, 1 SKIPPED, 1 FAILED
     fn an_entry_that_explains_nothing_is_stale() {
         let mut map = ProgTests::default();
         map.tests
-            .insert("verifier_and".into(), vec!["verifier_and".into()]);
+            .insert("verifier_and".into(), runs(&["verifier_and"]));
         let ours = report(&[("verifier_and/and_1", "pass", None)]);
         let theirs = TestProgsRun::parse(LOG, None).unwrap();
         let explained = Expectations::parse(
@@ -794,7 +1012,7 @@ Summary: 2/3 PASSED, 1 SKIPPED, 1 FAILED
     fn the_allowlist_names_each_subtest_once() {
         let mut map = ProgTests::default();
         map.tests
-            .insert("verifier_and".into(), vec!["verifier_and".into()]);
+            .insert("verifier_and".into(), runs(&["verifier_and"]));
         let names = [
             "verifier_and/and_1".to_string(),
             "verifier_and/and_1 @unpriv".to_string(),

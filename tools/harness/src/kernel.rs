@@ -117,11 +117,12 @@ fn probe_ctx(t: ProgramType, ctx: &[u8], pkt: &[u8]) -> bool {
     unsafe { sys::bpf_prog_test_run_opts(fd.as_raw_fd(), &mut opts) == 0 }
 }
 
-/// Program flags the kernel's selftests set on every test program when
-/// the kernel supports them: BPF_F_TEST_RND_HI32 (random upper halves
-/// after 32-bit operations where the JIT needs zero extension) and
-/// BPF_F_TEST_REG_INVARIANTS (register bound invariant violations are
-/// errors, not silently fixed).
+/// Program flags rdynptr-test sets on every program of its own suites when
+/// the kernel supports them, as the kernel's selftests mean to (see
+/// Env::load_and_check for why their programs get none):
+/// BPF_F_TEST_RND_HI32 (random upper halves after 32-bit operations where
+/// the JIT needs zero extension) and BPF_F_TEST_REG_INVARIANTS (register
+/// bound invariant violations are errors, not silently fixed).
 pub fn testing_prog_flags() -> u32 {
     [sys::BPF_F_TEST_RND_HI32, sys::BPF_F_TEST_REG_INVARIANTS]
         .into_iter()
