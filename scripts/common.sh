@@ -18,6 +18,23 @@ cache_key() {
 	sha256sum | cut -c1-16
 }
 
+# done_or_lock DIR RESULT: if DIR holds a finished build (its .built
+# stamp), print RESULT and exit; otherwise take DIR/.lock (waiting while
+# another run builds it; fd 9 keeps the lock until the script ends) and
+# look again.  Then the caller builds, and touches DIR/.built last.
+done_or_lock() {
+	local dir=$1 result=$2
+	if [ ! -f "$dir/.built" ]; then
+		mkdir -p "$dir"
+		exec 9>"$dir/.lock"
+		flock 9
+	fi
+	if [ -f "$dir/.built" ]; then
+		echo "$result"
+		exit 0
+	fi
+}
+
 # Run a step; on failure stop with the step's name and what to do about it.
 # usage: step "name" "what to do if it fails" cmd...
 step() {

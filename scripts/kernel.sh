@@ -117,18 +117,7 @@ if [ -n "$print_dir" ]; then	# where the build is (or would be), and stop
 	exit 0
 fi
 
-if [ -f "$dir/.built" ]; then
-	echo "$kdir"
-	exit 0
-fi
-
-mkdir -p "$dir"
-exec 9>"$dir/.lock"
-flock 9
-if [ -f "$dir/.built" ]; then
-	echo "$kdir"
-	exit 0
-fi
+done_or_lock "$dir" "$kdir"
 
 log=$dir/build.log
 : >"$log"

@@ -47,17 +47,7 @@ build) ;;
 *) die "usage: $0 KDIR [--print-dir|--print-key]" ;;
 esac
 
-if [ -f "$dir/.built" ]; then
-	echo "$dir"
-	exit 0
-fi
-mkdir -p "$dir"
-exec 9>"$dir/.lock"
-flock 9
-if [ -f "$dir/.built" ]; then
-	echo "$dir"
-	exit 0
-fi
+done_or_lock "$dir" "$dir"
 
 log=$dir/build.log
 : >>"$log"

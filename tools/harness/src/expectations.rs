@@ -140,13 +140,16 @@ enum Verdict {
 
 impl Verdicts {
     pub fn read(path: &Path) -> anyhow::Result<Verdicts> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the verdicts file {}", path.display()))?;
-        Self::parse(&path.display().to_string(), &text)
+        Self::new(Expectations::read(path)?)
     }
 
     pub fn parse(source: &str, text: &str) -> anyhow::Result<Verdicts> {
-        let x = Expectations::parse(source, text)?;
+        Self::new(Expectations::parse(source, text)?)
+    }
+
+    /// The verdicts of entries `x`, each checked for its form.
+    fn new(x: Expectations) -> anyhow::Result<Verdicts> {
+        let source = &x.source;
         for e in &x.entries {
             if Self::verdicts(e).is_none() {
                 bail!(
