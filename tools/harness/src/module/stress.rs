@@ -26,6 +26,10 @@ const STRESS_LOADERS: usize = 2;
 const STRESS_TIME_LIMIT: Duration = Duration::from_secs(1200);
 /// How long the concurrent stress waits for a loader after each reload.
 const STRESS_RELOAD_WAIT: Duration = Duration::from_millis(200);
+/// Refused unloads in a row after which the loaders leave a window.
+const STRESS_REFUSALS_BEFORE_WINDOW: usize = 10;
+/// The longest a loader waits in a window.
+const STRESS_WINDOW_WAIT: Duration = Duration::from_millis(50);
 
 /// What a loader thread of module/stress_concurrent loads: one object,
 /// the programs to load, and which of them to test-run.
@@ -40,6 +44,13 @@ struct StressObject {
 #[derive(Default)]
 struct StressShared {
     stop: AtomicBool,
+    /// Set by the unloader after [`STRESS_REFUSALS_BEFORE_WINDOW`] refused
+    /// unloads in a row: a loader that has closed its programs waits (at
+    /// most [`STRESS_WINDOW_WAIT`]) before it loads again, so that an
+    /// unload can win.  Without it, loads that take little time outside
+    /// the module reference (the kernel BTF is parsed once per process)
+    /// keep the module held nearly all the time, and the cycles crawl.
+    window: AtomicBool,
     loads_ok: AtomicUsize,
     loads_failed: AtomicUsize,
     runs: AtomicUsize,
@@ -129,6 +140,13 @@ fn stress_loader(objs: Vec<StressObject>, shared: Arc<StressShared>, hold: Arc<A
             }
             hold.fetch_add(1, Ordering::SeqCst);
             drop(object);
+            let start = Instant::now();
+            while shared.window.load(Ordering::SeqCst)
+                && !shared.stop.load(Ordering::Relaxed)
+                && start.elapsed() < STRESS_WINDOW_WAIT
+            {
+                std::thread::sleep(Duration::from_millis(1));
+            }
         }
         crate::libbpflog::take();
     }
@@ -223,8 +241,8 @@ impl ModuleTests {
             .collect();
 
         let start = Instant::now();
-        let (mut attempts, mut busy, mut unloaded, mut idle_reloads) =
-            (0usize, 0usize, 0usize, 0usize);
+        let (mut attempts, mut busy, mut unloaded, mut idle_reloads, mut refused_in_a_row) =
+            (0usize, 0usize, 0usize, 0usize, 0usize);
         while !shared.stop.load(Ordering::Relaxed) {
             if unloaded >= self.stress_cycles && busy > 0 {
                 break;
@@ -242,6 +260,8 @@ impl ModuleTests {
             match res {
                 Ok(()) => {
                     unloaded += 1;
+                    refused_in_a_row = 0;
+                    shared.window.store(false, Ordering::SeqCst);
                     // A loader that held its programs from before the call
                     // until after it had the module taken from under it.
                     for (i, (h, b)) in holds.iter().zip(&before).enumerate() {
@@ -261,6 +281,10 @@ impl ModuleTests {
                 }
                 Err(e) if e == libc::EBUSY || e == libc::EAGAIN => {
                     busy += 1;
+                    refused_in_a_row += 1;
+                    if refused_in_a_row >= STRESS_REFUSALS_BEFORE_WINDOW {
+                        shared.window.store(true, Ordering::SeqCst);
+                    }
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 Err(e) => {
@@ -276,6 +300,7 @@ impl ModuleTests {
             }
         }
         shared.stop.store(true, Ordering::Relaxed);
+        shared.window.store(false, Ordering::SeqCst);
         for t in threads {
             if t.join().is_err() {
                 r.fail_with("a loader thread panicked");
