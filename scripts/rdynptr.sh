@@ -222,13 +222,7 @@ do_vmtest() {
 		--outdir "$build/vmtest" --cmd "${q[*]} --json \"\$RDYNPTR_OUT/vmtest.json\""
 }
 
-# make upstream-selftests: the annotated BPF selftests of the kernel tree
-# the test kernel was built from (FLAVOR=selftests by default), built with
-# that tree's flags and headers (scripts/upstream.mk), run by rdynptr-test
-# in the guest with the tree's bpf_testmod.ko loaded.  Failures listed in
-# tools/upstream/expected-failures count as skipped, with their reason.
-# The reports land in build/upstream-run/: upstream.json (rdynptr-test's)
-# and test_progs.json (test_progs -J's schema).
+# The annotated objects of the test kernel's tree (scripts/upstream.mk).
 upstream_objects() {
 	note UPSTREAM "tools/testing/selftests/bpf/progs of $KDIR"
 	inroot make -s -f "$top/scripts/upstream.mk" -j"$(build_jobs)" KDIR="$KDIR" OUT="$build/upstream" ||
@@ -252,6 +246,13 @@ upstream_cmd() {
 	echo "${q[*]}"
 }
 
+# make upstream-selftests: the annotated BPF selftests of the kernel tree
+# the test kernel was built from (FLAVOR=selftests by default), built with
+# that tree's flags and headers (scripts/upstream.mk), run by rdynptr-test
+# in the guest with the tree's bpf_testmod.ko loaded.  Failures listed in
+# tools/upstream/expected-failures count as skipped, with their reason.
+# The reports land in build/upstream-run/: upstream.json (rdynptr-test's)
+# and test_progs.json (test_progs -J's schema).
 do_upstream() {
 	KDIR=$(kdir)
 	export KDIR
@@ -292,22 +293,22 @@ do_compare() {
 	# compiled them (with its flags: -DENABLE_ATOMICS_TESTS), statically
 	# linked by bpftool three times, as its Makefile does before it makes
 	# a skeleton of them; the BTF files of __btf_path beside them.
-	local objs=$dir/objects f name
+	local objs=$dir/objects
 	mkdir -p "$objs"
-	for f in "$build"/upstream/progs/*.bpf.o; do
-		name=${f##*/}
-		case $name in
-		btf__*) cp "$tp/$name" "$objs/$name" 2>/dev/null ||
-			echo "test_progs' build has no $name" >"$objs/${name%.o}.err" ;;
-		*) if [ -f "$tp/$name" ]; then
-			inroot sh -c 'b=$1/tools/sbin/bpftool; $b gen object "$3.1" "$2" &&
-				$b gen object "$3.2" "$3.1" && $b gen object "$3" "$3.2" && rm -f "$3.1" "$3.2"' \
-				sh "$tp" "$tp/$name" "$objs/$name" || die "bpftool gen object $name failed"
-		else
-			echo "error: test_progs' build did not compile ${name%.bpf.o}.c (see $tp/build.log)" >"$objs/${name%.o}.err"
-		fi ;;
-		esac
-	done
+	inroot sh -c 'tp=$1 objs=$2; shift 2; b=$tp/tools/sbin/bpftool
+		for f; do
+			name=${f##*/} out=$objs/${f##*/}
+			case $name in
+			btf__*) cp "$tp/$name" "$out" 2>/dev/null ||
+				echo "test_progs build has no $name" >"${out%.o}.err" ;;
+			*) if [ -f "$tp/$name" ]; then
+				$b gen object "$out.1" "$tp/$name" && $b gen object "$out.2" "$out.1" &&
+					$b gen object "$out" "$out.2" && rm -f "$out.1" "$out.2" || exit 1
+			else
+				echo "error: test_progs build did not compile ${name%.bpf.o}.c (see $tp/build.log)" >"${out%.o}.err"
+			fi ;;
+			esac
+		done' sh "$tp" "$objs" "$build"/upstream/progs/*.bpf.o || die "bpftool gen object failed"
 	local cmd
 	cmd=$(upstream_cmd "$objs")
 	inroot sh -c "$cmd --list >$(printf '%q' "$dir/tests")" ||
