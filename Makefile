@@ -10,6 +10,13 @@
 #   make vmshell         interactive shell in the guest
 #   make btf [KFUNC=f]   the module's kfuncs in its BTF (FUNC, parameters, tags)
 #   make check-matrix    make vmtest on every kernel series (MATRIX="7.3 7.2 6.12")
+#   make check-shards    make vmtest unsharded and as SHARDS=3 shards (SHARD=K/N),
+#                        one after another; the merged shards must equal it
+#   make dist            one tarball that runs the suites on the test kernel with
+#                        any userspace (a kselftest collection, run_rdynptr.sh)
+#   make check-dist      that tarball on a busybox root and under run_kselftest.sh
+#   make merge REPORTS='a.json b.json'  join shards' JSON reports into one
+#                        report (AGAINST=whole.json: must agree with it)
 #   make upstream-selftests  the kernel tree's own annotated BPF selftests in
 #                        the guest (FLAVOR=selftests: their config, bpf_testmod)
 #   make upstream-compare  the same objects run by the tree's own test_progs
@@ -20,11 +27,11 @@
 #                        report (boots the debug flavor once per kind)
 #
 # Variables: KDIR, KERNEL, FLAVOR, KERNEL_PATCHES, VM_TIMEOUT, VM_DEADLINE, VM_APPEND, VM_ACCEL, FILTER, EXTRA_TESTS,
-# ONLY_EXTRA, V, STRESS, JOBS (see scripts/rdynptr.sh).
+# ONLY_EXTRA, V, STRESS, JOBS, SHARD, SHARD_COSTS (see scripts/rdynptr.sh).
 
 # The guest command as typed: make must not expand the "$" in it.
 override CMD := $(value CMD)
-export MATRIX KDIR KERNEL FLAVOR KERNEL_PATCHES VM_TIMEOUT VM_DEADLINE VM_APPEND VM_ACCEL FILTER EXTRA_TESTS ONLY_EXTRA V CMD BENCH_ARGS STRESS JOBS KFUNC
+export MATRIX SHARD SHARD_COSTS SHARDS REPORTS AGAINST KEYS KDIR KERNEL FLAVOR KERNEL_PATCHES VM_TIMEOUT VM_DEADLINE VM_APPEND VM_ACCEL FILTER EXTRA_TESTS ONLY_EXTRA V CMD BENCH_ARGS STRESS JOBS KFUNC
 
 # Cycles of the module stress tests in make check / check-debug.
 CHECK_STRESS := 1000
@@ -66,6 +73,30 @@ btf:
 check-matrix:
 	@$(R) matrix
 
+check-shards:
+	@$(R) shards
+
+merge:
+	@$(R) merge
+
+dist:
+	@$(R) dist
+
+# For .github/workflows/ (Documentation/ci.rst): the cache keys of one
+# kernel's build (KEYS=root: the root's only), the runner's KVM and user
+# namespaces, and a report as a step summary with annotations.
+ci-keys:
+	@$(CURDIR)/scripts/ci.sh keys $(KEYS)
+
+ci-setup:
+	@$(CURDIR)/scripts/ci.sh setup
+
+ci-summary:
+	@CI_FORMAT=github $(R) merge
+
+check-dist:
+	@$(R) dist-check
+
 upstream-selftests:
 	@FLAVOR=$(or $(FLAVOR),selftests) $(R) upstream
 
@@ -86,4 +117,4 @@ clean:
 	rm -rf build
 	git clean -fdqX -- src Kbuild rdynptr.* Module.symvers modules.order .*.cmd 2>/dev/null || true
 
-.PHONY: all module kernel bpf harness vm vmshell vmtest btf check-matrix upstream-selftests upstream-compare hosttest bench check check-debug reports clean
+.PHONY: all module kernel bpf harness vm vmshell vmtest btf check-matrix check-shards merge dist check-dist ci-keys ci-setup ci-summary upstream-selftests upstream-compare hosttest bench check check-debug reports clean

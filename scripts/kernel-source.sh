@@ -45,68 +45,17 @@ case $series in
 *) die "unknown kernel series \"$series\": use 6.12, 7.2 or 7.3" ;;
 esac
 pkg=linux-source-$series
-
-src=$RDYNPTR_CACHE/sources
-# apt's lists and state, per series: its suites only.
-apt_dir=$src/apt-$series
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
-exec 9>"$src/.lock-$series"
-flock 9
-
-list=$apt_dir/sources.list
-for s in $suites; do
-	case $s in
-	*-security) echo "deb http://security.debian.org/debian-security $s main" ;;
-	*) echo "deb http://deb.debian.org/debian $s main" ;;
-	esac
-done >"$list"
-
-apt_in_root() {
-	"$RDYNPTR_TOP/scripts/in-root" -- apt-get -q \
-		-o Dir::State="$apt_dir" -o Dir::State::status=/var/lib/dpkg/status \
-		-o Dir::Cache="$apt_dir" -o Dir::Etc::SourceList="$list" \
-		-o Dir::Etc::SourceParts=/nonexistent -o APT::Default-Release= \
-		-o Acquire::Languages=none -o APT::Sandbox::User=root \
-		-o Acquire::Check-Valid-Until=false "$@"
-}
-
-stamp=$apt_dir/.updated
-if [ "${SOURCE_REFRESH:-}" = 1 ] || [ ! -f "$stamp" ] ||
-	[ -n "$(find "$stamp" -mmin +1440)" ]; then
-	note APT "package lists of ${suites// /, }"
-	step "read the Debian archive's package lists" \
-		"Check the network access to deb.debian.org." \
-		apt_in_root update >&2
-	touch "$stamp"
-fi
-
-# The newest version of the package in those suites.
-version=$("$RDYNPTR_TOP/scripts/in-root" -- sh -c '
-	best=
-	for v in $(apt-cache -o Dir::State="$1" -o Dir::State::status=/var/lib/dpkg/status \
-			-o Dir::Cache="$1" -o Dir::Etc::SourceList="$2" \
-			-o Dir::Etc::SourceParts=/nonexistent madison "$3" | awk "{ print \$3 }"); do
-		if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then
-			best=$v
-		fi
-	done
-	echo "$best"' sh "$apt_dir" "$list" "$pkg")
-[ -n "$version" ] || die "$pkg is not in ${suites// /, } (Debian archive)"
+fetch=("$RDYNPTR_TOP/scripts/debian-package.sh")
 if [ -n "$print_version" ]; then
-	echo "$version"
+	"${fetch[@]}" --version "$series" "$pkg" $suites
 	exit 0
 fi
+version=$("${fetch[@]}" --version "$series" "$pkg" $suites)
 
+src=$RDYNPTR_CACHE/sources
 tarball=$src/linux-source-$version.tar.xz
 if [ ! -f "$tarball" ]; then
-	note FETCH "$pkg $version"
-	(
-		cd "$apt_dir/archives"
-		step "download $pkg $version" "Check the network access to deb.debian.org." \
-			apt_in_root download "$pkg=$version" >&2
-	)
-	deb=$(find "$apt_dir/archives" -maxdepth 1 -name "${pkg}_*.deb" | head -n 1)
-	[ -n "$deb" ] || die "apt downloaded no $pkg package"
+	deb=$("${fetch[@]}" "$series" "$pkg" $suites)
 	"$RDYNPTR_TOP/scripts/in-root" -- sh -c \
 		'dpkg-deb --fsys-tarfile "$1" | tar -xO -f - "./usr/src/$2.tar.xz" >"$3.part"' \
 		sh "$deb" "$pkg" "$tarball"

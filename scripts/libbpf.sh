@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# usage: scripts/libbpf.sh
+# usage: scripts/libbpf.sh [--print-dir]
 #
 # The libbpf that rdynptr-test and rdynptr-bench link (statically, through
 # libbpf-sys's static-libbpf feature and LIBBPF_SYS_LIBRARY_PATH): the
@@ -39,6 +39,11 @@ key=$({
 	grep -E '^(clang-19|llvm-19|libelf-dev|zlib1g-dev|make) ' "$root/.rdynptr-root-complete"
 } | cache_key)
 dir=$RDYNPTR_CACHE/libbpf-$key
+# --print-dir: where it is (or would be), without building it.
+if [ "${1:-}" = --print-dir ]; then
+	echo "$dir"
+	exit 0
+fi
 if [ -f "$dir/libbpf.a" ] && [ -f "$dir/libbpf_disasm.a" ] && [ -f "$dir/tools/testing/kunit/kunit.py" ]; then
 	echo "$dir"
 	exit 0

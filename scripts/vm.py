@@ -82,6 +82,8 @@ REPORT_RE = re.compile("|".join(REPORT_PATTERNS))
 STATUS_FILE = "status"
 STDOUT_FILE = "stdout"
 CMD_FILE = "cmd"
+# The run directory in a guest whose root is not ours (--root).
+GUEST_RUNDIR = "/run/rdynptr"
 
 
 def classify(line):
@@ -272,6 +274,13 @@ def copy_stdout(path, done, sink):
         done.wait(0.1)
 
 
+def guest_rundir(args, rundir):
+    """Where the guest mounts the run directory: where it is on the host
+    when the guest's root is ours, else (another root, which has no such
+    path) under the tmpfs the init mounts on /run."""
+    return rundir if args.root == "/" else GUEST_RUNDIR
+
+
 def qemu_cmdline(args, rundir, accel):
     append = [
         "console=ttyS0,115200",
@@ -280,7 +289,7 @@ def qemu_cmdline(args, rundir, accel):
         "ro", "init=" + args.init,
         "panic=-1", "oops=panic", "printk.devkmsg=on",
         "loglevel=%d" % (8 if args.verbose else 5),
-        "rdynptr_run=" + rundir,
+        "rdynptr_run=" + guest_rundir(args, rundir),
         # Under TCG a normal grace period on two vCPUs takes tens of ms,
         # and every module unload waits for several: 1000 stress cycles
         # took 250 s instead of 30 s with expedited ones.
@@ -305,7 +314,8 @@ def qemu_cmdline(args, rundir, accel):
         "-m", args.memory,
         "-kernel", args.kernel,
         "-append", " ".join(append),
-        "-fsdev", "local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap",
+        "-fsdev", "local,id=rootfs,path=%s,security_model=none,readonly=on,multidevs=remap"
+        % args.root,
         "-device", "virtio-9p-pci,fsdev=rootfs,mount_tag=rootfs",
         "-fsdev", "local,id=run,path=%s,security_model=none,multidevs=remap" % rundir,
         "-device", "virtio-9p-pci,fsdev=run,mount_tag=run",
@@ -343,7 +353,12 @@ def main():
     p.add_argument("--timeout", type=float, default=300,
                    help="seconds before the guest is killed (default 300)")
     p.add_argument("--init", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                   "vm-init.sh"))
+                                                   "vm-init.sh"),
+                   help="the guest's init, a path in its root")
+    p.add_argument("--root", default="/",
+                   help="directory that is the guest's root file system (default: "
+                        "this one, the toolchain root); another root must hold "
+                        "--init, a shell and the directories the init mounts on")
     p.add_argument("--qemu", default="qemu-system-x86_64")
     p.add_argument("--memory", default="2G")
     p.add_argument("--smp", type=int, default=2)
@@ -387,7 +402,8 @@ def main():
                 f.write("export %s=%s\n" % (name, shquote(value)))
             f.write("RDYNPTR_CMD=%s\n" % shquote(args.cmd or ""))
             os.mkdir(os.path.join(rundir, "out"))
-            f.write("export RDYNPTR_OUT=%s\n" % shquote(os.path.join(rundir, "out")))
+            f.write("export RDYNPTR_OUT=%s\n"
+                    % shquote(os.path.join(guest_rundir(args, rundir), "out")))
         try:
             return boot(args, rundir)
         finally:
@@ -488,6 +504,10 @@ def run(args, rundir, accel, kvm_trial=False):
         console.join(5)
         done.set()
         copier.join(5)
+        # The console beside what the guest wrote (--outdir: a CI job
+        # keeps it as an artifact).
+        with open(os.path.join(rundir, "out", "console.log"), "w") as f:
+            f.write("".join(l + "\n" for l in console.lines))
 
     if interrupted:
         print("vm: interrupted", file=sys.stderr)

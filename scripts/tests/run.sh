@@ -153,12 +153,81 @@ assert vm.accel_key('echo') != vm.accel_key('true')
 assert vm.accel_key('echo') == vm.accel_key('echo')"
 }
 
+# check-workflow.py --------------------------------------------------------
+
+write_workflow() {	# write_workflow FILE [SED-EXPRESSION]: a small valid workflow, edited
+	cat >"$tmp/wf.yml" <<'WF'
+on: push
+concurrency:
+  group: g
+  cancel-in-progress: true
+jobs:
+  a:
+    runs-on: x
+    outputs:
+      root: ${{ steps.k.outputs.root }}
+    steps:
+      - uses: actions/checkout@v4
+      - id: k
+        run: make ci-keys >>"$GITHUB_OUTPUT"
+  b:
+    needs: a
+    runs-on: x
+    strategy:
+      matrix:
+        kernel: ["7.3"]
+    env:
+      KERNEL: ${{ matrix.kernel }}
+    steps:
+      - uses: actions/cache/restore@v4
+        with:
+          key: ${{ needs.a.outputs.root }}
+      - run: make vmtest FILTER=x
+WF
+	[ -z "${1:-}" ] || sed -i -e "$1" "$tmp/wf.yml"
+	printf 'export KERNEL FILTER\nci-keys:\nvmtest:\n' >"$tmp/Makefile"
+	printf 'root=root-1\nkernel=kernel-2\n' >"$tmp/keys"
+}
+
+workflow_checker() {
+	python3 "$scripts/check-workflow.py" "$tmp/Makefile" "$tmp/keys" "$tmp/wf.yml"
+}
+
+workflow_checker_accepts_make_targets_and_known_outputs() {
+	write_workflow && workflow_checker
+}
+
+workflow_checker_refuses_what_this_repository_cannot_run() {
+	local edit want
+	while IFS='|' read -r edit want; do
+		write_workflow "$edit"
+		if workflow_checker >"$tmp/msg"; then
+			echo "accepted after $edit"
+			return 1
+		fi
+		grep -q "$want" "$tmp/msg" || { echo "after $edit:"; cat "$tmp/msg"; return 1; }
+	done <<'EDITS'
+s/make vmtest/make nosuch/|has no target 'nosuch'
+s/FILTER=x/FILTER=${{ matrix.kernel }}/|an expression in a command
+s/FILTER=x/FILTER=x; rm -rf build/|not one make target
+s/FILTER=x/UNKNOWN=x/|does not pass UNKNOWN on
+s/steps.k.outputs.root/steps.k.outputs.nope/|ci-keys prints no nope
+s/needs.a.outputs.root/needs.a.outputs.nope/|job a has no output nope
+s/needs: a/needs: c/|needs unknown job c
+s/matrix.kernel }}/matrix.flavor }}/|no matrix axis flavor
+s#actions/checkout@v4#someone/action@main#|not one of GitHub's own actions
+s/cancel-in-progress: true/cancel-in-progress: false/|cancel-in-progress is not true
+EDITS
+}
+
 check "vm runner classifies crash lines" vm_classifies_crashes
 check "vm runner classifies sanitizer and warning reports" vm_classifies_reports
 check "vm runner ignores ordinary console lines" vm_ignores_normal_lines
 check "vm runner quotes guest commands losslessly" vm_quotes_guest_commands
 check "vm runner probes KVM once per host and remembers the verdict" vm_remembers_the_kvm_verdict
 check "vm runner keys the KVM verdict by the QEMU version" vm_kvm_verdict_key_covers_qemu
+check "workflow checker accepts make targets and known outputs" workflow_checker_accepts_make_targets_and_known_outputs
+check "workflow checker refuses what this repository cannot run" workflow_checker_refuses_what_this_repository_cannot_run
 
 echo "scripts: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -18,11 +18,90 @@ fn main() {
     }
     println!("cargo:rustc-link-lib=static=bpf_disasm");
     // LLVM's disassembler (__jited): llvm-sys gives the bindings only
-    // (no-llvm-linking), the toolchain root's libLLVM 19 the code.
-    println!("cargo:rustc-link-lib=dylib=LLVM-19");
+    // (no-llvm-linking), the toolchain root's LLVM 19 the code: libLLVM,
+    // or for a static binary (RDYNPTR_STATIC=1, make dist) the
+    // disassembler's component libraries and what they need.
+    println!("cargo:rerun-if-env-changed=RDYNPTR_STATIC");
+    if std::env::var("RDYNPTR_STATIC").is_ok_and(|v| v == "1") {
+        link_llvm_static();
+    } else {
+        println!("cargo:rustc-link-lib=dylib=LLVM-19");
+    }
     // One parse of the kernel's BTF per process (src/btf_cache.rs): the
     // two libbpf calls it takes over, in every binary of the package.
     for f in ["btf__load_vmlinux_btf", "btf__free"] {
         println!("cargo:rustc-link-arg=-Wl,--wrap={f}");
     }
+}
+
+/// What `llvm-config-19 ARGS` prints, split into words.
+fn llvm_config(args: &[&str]) -> Vec<String> {
+    let out = std::process::Command::new("llvm-config-19")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| fail(&format!("cannot run llvm-config-19: {e}")));
+    if !out.status.success() {
+        fail(&format!(
+            "llvm-config-19 {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+fn fail(why: &str) -> ! {
+    eprintln!("{why}");
+    std::process::exit(1)
+}
+
+/// Links the X86 disassembler of LLVM's static component libraries, in
+/// the order llvm-config gives, then the C++ runtime and the system
+/// libraries they need.
+fn link_llvm_static() {
+    // Static libraries to prefer to the system's (libelf.a, see
+    // do_harness_static in scripts/rdynptr.sh).
+    println!("cargo:rerun-if-env-changed=RDYNPTR_STATIC_LIBDIR");
+    if let Ok(d) = std::env::var("RDYNPTR_STATIC_LIBDIR") {
+        println!("cargo:rustc-link-search=native={d}");
+    }
+    for d in llvm_config(&["--libdir"]) {
+        println!("cargo:rustc-link-search=native={d}");
+    }
+    let components = [
+        "x86disassembler",
+        "x86desc",
+        "x86info",
+        "mcdisassembler",
+        "target",
+        "core",
+    ];
+    let mut args = vec!["--link-static", "--libs"];
+    args.extend(components);
+    for lib in llvm_config(&args) {
+        if let Some(name) = lib.strip_prefix("-l") {
+            println!("cargo:rustc-link-lib=static={name}");
+        }
+    }
+    // libstdc++.a lives in the compiler's own directory.
+    let out = std::process::Command::new("cc")
+        .arg("-print-file-name=libstdc++.a")
+        .output()
+        .unwrap_or_else(|e| fail(&format!("cannot run cc: {e}")));
+    let path = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    match path.parent().filter(|_| path.is_absolute()) {
+        Some(dir) => println!("cargo:rustc-link-search=native={}", dir.display()),
+        None => fail("cc does not know libstdc++.a (install libstdc++-dev)"),
+    }
+    println!("cargo:rustc-link-lib=static=stdc++");
+    for lib in llvm_config(&["--link-static", "--system-libs"]) {
+        if let Some(name) = lib.strip_prefix("-l") {
+            println!("cargo:rustc-link-lib={name}");
+        }
+    }
+    // libelf's compressed sections (libbpf-sys links libelf and libz).
+    println!("cargo:rustc-link-lib=zstd");
 }

@@ -13,7 +13,7 @@ use rdynptr_harness::module::{ModuleTest, ModuleTests};
 use rdynptr_harness::objects::{self, ObjectInfo, ProgramInfo};
 use rdynptr_harness::report::{Report, TestRecord};
 use rdynptr_harness::runner::{Env, TestReport};
-use rdynptr_harness::{kernel, kunit, libbpflog, parallel, spec, sweep};
+use rdynptr_harness::{kernel, kunit, libbpflog, parallel, shard, spec, sweep};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -133,6 +133,17 @@ struct Cli {
     /// Before the closing line, one line per object with its counts.
     #[arg(long)]
     object_summary: bool,
+
+    /// Run only shard K of N of the selected tests (see src/shard.rs): the
+    /// N shards of a run hold every test once; rdynptr-merge joins their
+    /// --json reports.
+    #[arg(long, env = "RDYNPTR_SHARD", value_name = "K/N")]
+    shard: Option<shard::Shard>,
+
+    /// --json reports of earlier runs, whose test durations balance the
+    /// shards (repeatable; every shard of a run must be given the same).
+    #[arg(long, value_name = "FILE")]
+    shard_costs: Vec<PathBuf>,
 }
 
 /// What one planned test is.
@@ -163,6 +174,30 @@ struct Planned {
     name: String,
     description: Option<String>,
     kind: Kind,
+}
+
+impl Shared {
+    /// What the test costs relative to a program's test (one load): a
+    /// sweep runs 50 batches.  The test threads start the costly ones
+    /// first.
+    fn weight(&self) -> u32 {
+        if matches!(self, Shared::Sweep(..)) {
+            50
+        } else {
+            1
+        }
+    }
+}
+
+impl Planned {
+    /// The weight of a test, for balancing shards where no measured
+    /// duration is known: a module test loads and unloads many times.
+    fn weight(&self) -> u32 {
+        match &self.kind {
+            Kind::Shared(s) => s.weight(),
+            Kind::Module(_) => 20,
+        }
+    }
 }
 
 fn selftests_dir(cli: &Cli) -> PathBuf {
@@ -383,10 +418,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut notes = Vec::new();
     let all = plan(&cli, &mut objects, &mut notes)?;
     let total = all.len();
-    let selected: Vec<Planned> = all
+    let mut selected: Vec<Planned> = all
         .into_iter()
         .filter(|p| filter.selects(&p.name, p.description.as_deref()))
         .collect();
+    let whole = selected.len();
+    // The plan of the whole run, which every shard's report carries (a
+    // run not split is shard 1/1).
+    let sh = cli.shard.unwrap_or(shard::Shard { index: 1, count: 1 });
+    let shard_info = shard::ShardInfo {
+        index: sh.index,
+        count: sh.count,
+        plan: selected.iter().map(|p| p.name.clone()).collect(),
+        label: cli.summary_label.clone(),
+    };
+    if sh.count > 1 {
+        let costs = shard::Costs::read(&cli.shard_costs)?;
+        let weights: Vec<(&str, u32)> = selected
+            .iter()
+            .map(|p| (p.name.as_str(), p.weight()))
+            .collect();
+        let mut assigned = shard::assign(&costs.of(&weights), sh.count).into_iter();
+        selected.retain(|_| assigned.next() == Some(sh.index - 1));
+    }
 
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -403,7 +457,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if total == 0 {
         bail!("no tests: no BPF objects with annotated programs, and no module tests (RDYNPTR_KO unset)");
     }
-    if selected.is_empty() {
+    if whole == 0 {
         bail!("no test matches the filter ({} tests known)", total);
     }
 
@@ -417,6 +471,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         selected.len(),
         total
     ))?;
+    if sh.count > 1 {
+        ktap.diag(&format!(
+            "shard {sh}: {} of the {whole} selected test(s)",
+            selected.len()
+        ))?;
+    }
     for n in &notes {
         ktap.diag(n)?;
     }
@@ -494,14 +554,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let kunit_run = &kunit_run;
             parallel::run_ordered(
                 &shared,
-                // A sweep runs 50 batches; a program's test, one load.
-                |s| {
-                    if matches!(s, Shared::Sweep(..)) {
-                        50
-                    } else {
-                        1
-                    }
-                },
+                |s| s.weight(),
                 &mut envs,
                 |s, env| run_shared(s, objects, sweep_opts, sweeps, kunit_run, env),
                 |i, r| emit(&rest[i], r),
@@ -545,7 +598,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     };
-    let r = Report::new(kernel::release(), totals, records);
+    let mut r = Report::new(kernel::release(), totals, records);
+    r.shard = Some(shard_info);
     for (path, text) in [
         (&cli.json, Report::to_json as fn(&Report) -> String),
         (&cli.json_test_progs, Report::to_test_progs_json),
@@ -650,17 +704,14 @@ fn report_test(
     let show = rep.outcome == Outcome::Fail
         || verbose
         || matches!(p.kind, Kind::Shared(Shared::Sweep(..)));
-    if show && !rep.diagnostics.is_empty() {
-        ktap.diag(&format!("{}:", p.name))?;
-        for d in &rep.diagnostics {
-            ktap.diag(&format!("  {d}"))?;
-        }
-    }
-    if rep.cases.is_empty() {
-        ktap.result(&p.name, &rep.outcome)?;
-    } else {
-        ktap.subtest(&p.name, &rep.outcome, &rep.cases)?;
-    }
+    shard::write_test(
+        ktap,
+        &p.name,
+        &rep.outcome,
+        &rep.diagnostics,
+        &rep.cases,
+        show,
+    )?;
 
     let mut rec = TestRecord::new(&p.name, &rep.outcome, elapsed);
     rec.description = p.description.clone();

@@ -163,6 +163,10 @@ pub struct Report {
     pub kernel: String,
     pub totals: JsonTotals,
     pub tests: Vec<TestRecord>,
+    /// Which shard of which run this is (`--shard`; 1/1 for a run not
+    /// split), for rdynptr-merge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::ShardInfo>,
 }
 
 impl Report {
@@ -175,6 +179,7 @@ impl Report {
                 skip: totals.skip,
             },
             tests,
+            shard: None,
         }
     }
 

@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# What a CI runner needs beyond make's own targets (.github/workflows/).
+#
+# usage: scripts/ci.sh keys [root]
+#        scripts/ci.sh setup
+#
+#   keys    the cache entries the build of KERNEL and FLAVOR uses, one
+#           NAME=ENTRY line each ($GITHUB_OUTPUT's format), where ENTRY is
+#           the directory's name under $RDYNPTR_CACHE, which is its key:
+#           root, libbpf, kernel (and cargo: the crates, keyed by
+#           tools/Cargo.lock).  The keys are the scripts' own (each
+#           script's --print-dir).  The kernel's and libbpf's keys cover
+#           the toolchain root's package versions, so the root is made
+#           first if it is missing; "keys root" prints only root's, which
+#           needs nothing.
+#   setup   lets this user run KVM guests and make user namespaces where
+#           the host allows it but does not by default (a GitHub runner:
+#           /dev/kvm root-only; Ubuntu's AppArmor restricting user
+#           namespaces); does nothing where both already work.
+
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+main() {
+
+top=$RDYNPTR_TOP
+
+entry() {	# NAME DIR
+	echo "$1=${2##*/}"
+}
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	else
+		sudo -n "$@"
+	fi
+}
+
+case ${1:-} in
+keys)
+	entry root "$("$top/scripts/toolchain-root.sh" --print-dir)"
+	[ "${2:-}" = root ] && exit 0
+	"$top/scripts/toolchain-root.sh" >/dev/null
+	entry libbpf "$("$top/scripts/libbpf.sh" --print-dir)"
+	entry kernel "$("$top/scripts/kernel.sh" --series "${KERNEL:-7.3}" \
+		--flavor "${FLAVOR:-default}" ${KERNEL_PATCHES:+--patches "$KERNEL_PATCHES"} --print-dir)"
+	echo "cargo=cargo-$(cache_key <"$top/tools/Cargo.lock")"
+	;;
+setup)
+	if [ -e /dev/kvm ] && { ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; }; then
+		echo 'KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"' |
+			as_root tee /etc/udev/rules.d/99-rdynptr-kvm.rules >/dev/null
+		as_root udevadm control --reload-rules
+		as_root udevadm trigger --name-match=kvm
+		note CI "/dev/kvm opened to all users (udev rule)"
+	fi
+	if ! unshare --user --map-root-user true 2>/dev/null &&
+		[ "$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null)" = 1 ]; then
+		as_root sysctl -q -w kernel.apparmor_restrict_unprivileged_userns=0
+		note CI "user namespaces allowed (kernel.apparmor_restrict_unprivileged_userns=0)"
+	fi
+	note CI "KVM: $([ -w /dev/kvm ] && echo usable by this user || echo absent: guests run under TCG); user namespaces: $(unshare --user --map-root-user true 2>/dev/null && echo yes || echo no)"
+	;;
+*) die "usage: $0 keys [root] | setup" ;;
+esac
+}
+
+main "$@"; exit
