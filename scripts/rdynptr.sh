@@ -514,9 +514,10 @@ do_merge() {
 }
 
 # make check-shards: make vmtest unsharded, then as shards 1/N .. N/N
-# (SHARDS, default 3) one after another, all with one sweep seed; then the
-# shards' reports merged against the unsharded run's: the same tests, none
-# twice, the same results and totals.  Each run's KTAP and JSON land in
+# (SHARDS, default 3) one after another, all with one sweep seed and
+# balanced by the unsharded run's measured durations; then the shards'
+# reports merged against the unsharded run's: the same tests, none twice,
+# the same results and totals.  Each run's KTAP and JSON land in
 # build/shards/.
 do_shards() {
 	local n=${SHARDS:-3} k dir=$build/shards reports=() status=0
@@ -525,10 +526,10 @@ do_shards() {
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	for k in whole $(seq 1 "$n"); do
-		local shard=''
-		[ "$k" = whole ] || shard=$k/$n
+		local shard='' costs=''
+		[ "$k" = whole ] || { shard=$k/$n; costs=$dir/whole.json; }
 		note SHARDS "make vmtest${shard:+ SHARD=$shard} (log: build/shards/$k.ktap)"
-		(SHARD=$shard do_vmtest) >"$dir/$k.ktap" 2>"$dir/$k.err" || status=$?
+		(SHARD=$shard SHARD_COSTS=$costs do_vmtest) >"$dir/$k.ktap" 2>"$dir/$k.err" || status=$?
 		grep -E '^(# shard |vmtest: )' "$dir/$k.ktap" || { tail -n 20 "$dir/$k.err" >&2; die "make vmtest ($k) printed no closing line"; }
 		cp "$build/vmtest/vmtest.json" "$dir/$k.json"
 		[ "$k" = whole ] || reports+=("$dir/$k.json")
@@ -594,6 +595,10 @@ do_dist_check() {
 	inroot cp /bin/busybox "$root/bin/busybox"
 	inroot "$root/bin/busybox" --list-full | while read -r a; do
 		case $a in
+		# Not busybox's timeout: run_kselftest.sh's runner calls
+		# "timeout --foreground" where /usr/bin/timeout exists (coreutils
+		# has it, busybox not) and runs the test itself where it does not.
+		bin/busybox | usr/bin/timeout) ;;
 		*/*) mkdir -p "$root/${a%/*}" && ln -sf /bin/busybox "$root/$a" ;;
 		esac
 	done

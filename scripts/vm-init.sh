@@ -25,7 +25,8 @@ finish() {
 busybox mount -t proc proc /proc
 busybox mount -o remount,nosuid /
 mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# (2>&-, not 2>/dev/null: a root other than ours may have an empty /dev.)
+mount -t devtmpfs devtmpfs /dev 2>&-
 mount -t tmpfs tmpfs /run
 # Keep the 9p root reachable as it is before tmpfs hides /tmp and /var/tmp:
 # the repository or the cache may live there on the host (see unhide).

@@ -286,8 +286,8 @@ pub fn write_ktap(
     Ok(ktap.totals())
 }
 
-/// How the merged report differs from the report of an unsharded run of
-/// the same plan: tests missing on either side, different results, and
+/// How the merged report differs from the report of another run of the
+/// same plan (an unsharded one, or make vmtest's beside a bundle's): tests missing on either side, different results, and
 /// different totals.  Empty when they agree.
 pub fn differences(merged: &Report, whole: &Report) -> Vec<String> {
     let mut out = Vec::new();
@@ -297,9 +297,9 @@ pub fn differences(merged: &Report, whole: &Report) -> Vec<String> {
         whole.tests.iter().map(|t| (t.name.as_str(), t)).collect();
     for t in &whole.tests {
         match ours.get(t.name.as_str()) {
-            None => out.push(format!("{}: in the unsharded run only", t.name)),
+            None => out.push(format!("{}: only in the run compared against", t.name)),
             Some(m) if m.result != t.result => out.push(format!(
-                "{}: {} in the shards, {} in the unsharded run",
+                "{}: {} in the merged reports, {} in the run compared against",
                 t.name, m.result, t.result
             )),
             Some(_) => {}
@@ -307,13 +307,13 @@ pub fn differences(merged: &Report, whole: &Report) -> Vec<String> {
     }
     for t in &merged.tests {
         if !theirs.contains_key(t.name.as_str()) {
-            out.push(format!("{}: in the shards only", t.name));
+            out.push(format!("{}: only in the merged reports", t.name));
         }
     }
     let (a, b) = (&merged.totals, &whole.totals);
     if (a.pass, a.fail, a.skip) != (b.pass, b.fail, b.skip) {
         out.push(format!(
-            "totals: {} passed, {} failed, {} skipped in the shards; {} passed, {} failed, {} skipped unsharded",
+            "totals: {} passed, {} failed, {} skipped in the merged reports; {} passed, {} failed, {} skipped in the run compared against",
             a.pass, a.fail, a.skip, b.pass, b.fail, b.skip
         ));
     }
@@ -468,7 +468,7 @@ mod tests {
         };
         let d = differences(&m, &whole);
         assert_eq!(d.len(), 2, "{d:?}");
-        assert!(d[0].starts_with("b: pass in the shards, fail"));
+        assert!(d[0].starts_with("b: pass in the merged reports, fail"));
         whole.tests[1].result = "pass".into();
         whole.totals = crate::report::JsonTotals {
             pass: 2,

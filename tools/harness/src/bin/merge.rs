@@ -93,7 +93,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         if diffs.is_empty() {
             println!(
-                "merge: {n} shards and the unsharded run agree: {} tests, {} passed, {} failed, {} skipped",
+                "merge: {n} report(s) and {} agree: {} tests, {} passed, {} failed, {} skipped",
+                whole.display(),
                 merged.tests.len(),
                 totals.pass,
                 totals.fail,

@@ -125,9 +125,39 @@ pub fn rmmod_tool() -> Option<anyhow::Result<String>> {
         Err(anyhow!(
             "rmmod succeeded while programs using the module were loaded"
         ))
-    } else if text.contains("in use") || text.contains("busy") {
+    } else if says_in_use(&text) {
         Ok(text)
     } else {
         Err(anyhow!("rmmod failed, but not with \"in use\": {text}"))
     })
+}
+
+/// Whether rmmod(8)'s message says the module is in use: kmod's rmmod
+/// says so in words, busybox's gives the text of the errno with which the
+/// kernel refused (EAGAIN or EBUSY, as delete_module above accepts).
+fn says_in_use(text: &str) -> bool {
+    text.contains("in use")
+        || [libc::EAGAIN, libc::EBUSY].into_iter().any(|e| {
+            let s = std::io::Error::from_raw_os_error(e).to_string();
+            text.contains(s.split(" (os error").next().unwrap_or(&s))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::says_in_use;
+
+    #[test]
+    fn rmmod_in_use_in_kmod_and_busybox_words() {
+        assert!(says_in_use("rmmod: ERROR: Module rdynptr is in use"));
+        assert!(says_in_use(
+            "rmmod: can't unload module 'rdynptr': Resource temporarily unavailable"
+        ));
+        assert!(says_in_use(
+            "rmmod: can't unload module 'rdynptr': Device or resource busy"
+        ));
+        assert!(!says_in_use(
+            "rmmod: can't unload module 'rdynptr': Operation not permitted"
+        ));
+    }
 }
