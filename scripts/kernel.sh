@@ -9,8 +9,9 @@
 # 6.12, the newest Debian has, fetched by scripts/kernel-source.sh), with
 # the patches of DIR (default scripts/patches/ for 7.3,
 # scripts/patches/S/ for another series) applied in order, then those of
-# scripts/patches/NAME/ for a flavor other than the default (whatever DIR
-# is: they belong to the flavor, like its fragment), configured as
+# scripts/patches/NAME/ (7.3) or scripts/patches/NAME/S/ for a flavor
+# other than the default (whatever DIR is: they belong to the flavor,
+# like its fragment), configured as
 # tinyconfig + scripts/kconfig/rdynptr.config (+ scripts/kconfig/NAME.config
 # for such a flavor), built with LLVM=1.  The result lives in
 # $RDYNPTR_CACHE/kernel-<key>/linux, keyed by the kernel source version,
@@ -75,7 +76,12 @@ if [ "$patchdir" != none ]; then
 	[ -d "$patchdir" ] || die "patch directory $patchdir does not exist (KERNEL_PATCHES=none builds the kernel without patches)"
 	add_patches "$patchdir"
 fi
+# A flavor's own patches: scripts/patches/FLAVOR/ on 7.3, like the default
+# ones, scripts/patches/FLAVOR/SERIES/ on another series, none where that
+# directory does not exist (the debug flavor's slub patch is for the
+# per-CPU sheaves, which 6.12 does not have).
 flavor_patches=$RDYNPTR_TOP/scripts/patches/$flavor
+[ "$series" = 7.3 ] || flavor_patches=$flavor_patches/$series
 if [ "$flavor" != default ] && [ -d "$flavor_patches" ]; then
 	add_patches "$flavor_patches"
 fi
