@@ -498,19 +498,35 @@ failures_of() {	# LOG
 do_merge() {
 	[ -n "${REPORTS:-}" ] || die "REPORTS='shard1.json shard2.json ...' is required"
 	do_harness
-	local args=() f
-	mkdir -p "$build/merged"
+	local args=() f n=0 in=$build/merged/in
+	# Copies in build/merged/in/ (the root sees only the repository and
+	# the cache; the shards' reports may all be called upstream.json).
+	rm -rf "$in"
+	mkdir -p "$in"
 	for f in $REPORTS; do
-		args+=("$(realpath "$f")")
+		n=$((n + 1))
+		cp "$f" "$in/$n.json" || die "cannot read the report $f"
+		args+=("$in/$n.json")
 	done
-	[ -n "${AGAINST:-}" ] && args+=(--against "$(realpath "$AGAINST")")
-	# CI=github (make ci-summary): GitHub's step summary and annotations.
+	if [ -n "${AGAINST:-}" ]; then
+		cp "$AGAINST" "$in/against.json" || die "cannot read the report $AGAINST"
+		args+=(--against "$in/against.json")
+	fi
+	# CI_FORMAT=github (make ci-summary): GitHub's step summary, written
+	# in build/merged/ (the root sees only the repository and the cache)
+	# and appended to $GITHUB_STEP_SUMMARY where that is set, and an
+	# annotation per failed test.
+	local status=0
 	if [ "${CI_FORMAT:-}" = github ]; then
-		local summary=${GITHUB_STEP_SUMMARY:-$build/merged/summary.md}
-		args+=(--annotations --step-summary "$(realpath -m "$summary")")
+		rm -f "$build/merged/summary.md"
+		args+=(--annotations --step-summary "$build/merged/summary.md")
 	fi
 	inroot "$cargo_target/release/rdynptr-merge" --json "$build/merged/report.json" \
-		--json-test-progs "$build/merged/test_progs.json" "${args[@]}"
+		--json-test-progs "$build/merged/test_progs.json" "${args[@]}" || status=$?
+	if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$build/merged/summary.md" ]; then
+		cat "$build/merged/summary.md" >>"$GITHUB_STEP_SUMMARY"
+	fi
+	return "$status"
 }
 
 # make check-shards: make vmtest unsharded, then as shards 1/N .. N/N
