@@ -15,10 +15,12 @@
 #           the toolchain root's package versions, so the root is made
 #           first if it is missing; "keys root" prints only root's, which
 #           needs nothing.
-#   setup   lets this user run KVM guests and make user namespaces where
-#           the host allows it but does not by default (a GitHub runner:
-#           /dev/kvm root-only; Ubuntu's AppArmor restricting user
-#           namespaces); does nothing where both already work.
+#   setup   lets this user run KVM guests, make user namespaces and make
+#           the toolchain root without root where the host allows it but
+#           does not by default (a GitHub runner: /dev/kvm root-only;
+#           Ubuntu's AppArmor restricting user namespaces; no mmdebstrap,
+#           uidmap or Debian archive keys); does nothing where all of it
+#           already works.
 
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -56,6 +58,24 @@ setup)
 		as_root udevadm control --reload-rules
 		as_root udevadm trigger --name-match=kvm
 		note CI "/dev/kvm opened to all users (udev rule)"
+	fi
+	# Rootless toolchain root (Documentation/rootless.rst): mmdebstrap,
+	# newuidmap, Debian's archive keys (an Ubuntu runner lacks them) and
+	# subordinate ids for this user.
+	if [ "$(id -u)" != 0 ]; then
+		local want=() pkg
+		command -v mmdebstrap >/dev/null || want+=(mmdebstrap)
+		command -v newuidmap >/dev/null || want+=(uidmap)
+		[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || want+=(debian-archive-keyring)
+		if [ ${#want[@]} -gt 0 ]; then
+			as_root apt-get update -qq
+			as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${want[@]}" >/dev/null
+			note CI "installed ${want[*]}"
+		fi
+		for pkg in uid gid; do
+			grep -q "^$(id -un):" "/etc/sub$pkg" 2>/dev/null ||
+				as_root usermod "--add-sub${pkg}s" 300000-365535 "$(id -un)"
+		done
 	fi
 	if ! unshare --user --map-root-user true 2>/dev/null &&
 		[ "$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null)" = 1 ]; then

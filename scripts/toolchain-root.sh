@@ -93,6 +93,14 @@ while read -r p; do
 done < <(packages)
 includes=$(IFS=,; echo "${includes[*]}")
 
+# A host that is not Debian (an Ubuntu CI runner) does not trust Debian's
+# archive keys: mmdebstrap gets Debian's keyring where it is installed.
+keyring=()
+if ! grep -qx 'ID=debian' /etc/os-release 2>/dev/null &&
+	[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+	keyring=(--keyring=/usr/share/keyrings/debian-archive-keyring.gpg)
+fi
+
 log=$RDYNPTR_CACHE/root-$key.log
 : >"$log"
 # Progress: apt's lines for each package fetched, unpacked and set up.
@@ -102,7 +110,7 @@ note ROOT "creating $root (log: $log)"
 step "mmdebstrap $SUITE ($mode mode)" \
 	"Check the network to $MIRROR, the free space and the log $log." \
 	progress ROOT "$log" "$steps" "$steps_re" \
-	mmdebstrap --mode="$mode" --variant=minbase --verbose \
+	mmdebstrap --mode="$mode" --variant=minbase --verbose ${keyring[@]+"${keyring[@]}"} \
 		--include="$includes" \
 		--customize-hook="$(cat "$RDYNPTR_TOP/scripts/toolchain-root-customize")" \
 		"$SUITE" "$tmp" \
