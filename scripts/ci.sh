@@ -36,8 +36,10 @@ entry() {	# NAME DIR
 as_root() {
 	if [ "$(id -u)" = 0 ]; then
 		"$@"
-	else
+	elif command -v sudo >/dev/null; then
 		sudo -n "$@"
+	else
+		return 1
 	fi
 }
 
@@ -52,37 +54,49 @@ keys)
 	echo "cargo=cargo-$(cache_key <"$top/tools/Cargo.lock")"
 	;;
 setup)
+	# Each part may fail (no root here: nothing to do it with); the
+	# closing line says what this user can do then.
 	if [ -e /dev/kvm ] && { ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; }; then
-		echo 'KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"' |
-			as_root tee /etc/udev/rules.d/99-rdynptr-kvm.rules >/dev/null
-		as_root udevadm control --reload-rules
-		as_root udevadm trigger --name-match=kvm
-		note CI "/dev/kvm opened to all users (udev rule)"
+		if echo 'KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"' |
+			as_root tee /etc/udev/rules.d/99-rdynptr-kvm.rules >/dev/null &&
+			as_root udevadm control --reload-rules &&
+			as_root udevadm trigger --name-match=kvm; then
+			note CI "/dev/kvm opened to all users (udev rule)"
+		else
+			note CI "cannot open /dev/kvm to $(id -un) (no root)"
+		fi
 	fi
 	# Rootless toolchain root (Documentation/rootless.rst): mmdebstrap,
 	# newuidmap, Debian's archive keys (an Ubuntu runner lacks them) and
 	# subordinate ids for this user.
 	if [ "$(id -u)" != 0 ]; then
-		local want=() pkg
+		local want=() ids
 		command -v mmdebstrap >/dev/null || want+=(mmdebstrap)
 		command -v newuidmap >/dev/null || want+=(uidmap)
 		[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || want+=(debian-archive-keyring)
 		if [ ${#want[@]} -gt 0 ]; then
-			as_root apt-get update -qq
-			as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${want[@]}" >/dev/null
-			note CI "installed ${want[*]}"
+			if as_root apt-get update -qq &&
+				as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${want[@]}" >/dev/null; then
+				note CI "installed ${want[*]}"
+			else
+				note CI "cannot install ${want[*]} (no root): the toolchain root cannot be made as $(id -un)"
+			fi
 		fi
-		for pkg in uid gid; do
-			grep -q "^$(id -un):" "/etc/sub$pkg" 2>/dev/null ||
-				as_root usermod "--add-sub${pkg}s" 300000-365535 "$(id -un)"
+		for ids in uid gid; do
+			grep -q "^$(id -un):" "/etc/sub$ids" 2>/dev/null ||
+				as_root usermod "--add-sub${ids}s" 300000-365535 "$(id -un)" ||
+				note CI "cannot give $(id -un) subordinate ${ids}s (no root)"
 		done
 	fi
 	if ! unshare --user --map-root-user true 2>/dev/null &&
 		[ "$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null)" = 1 ]; then
-		as_root sysctl -q -w kernel.apparmor_restrict_unprivileged_userns=0
-		note CI "user namespaces allowed (kernel.apparmor_restrict_unprivileged_userns=0)"
+		if as_root sysctl -q -w kernel.apparmor_restrict_unprivileged_userns=0; then
+			note CI "user namespaces allowed (kernel.apparmor_restrict_unprivileged_userns=0)"
+		else
+			note CI "cannot allow user namespaces (no root)"
+		fi
 	fi
-	note CI "KVM: $([ -w /dev/kvm ] && echo usable by this user || echo absent: guests run under TCG); user namespaces: $(unshare --user --map-root-user true 2>/dev/null && echo yes || echo no)"
+	note CI "KVM: $([ -w /dev/kvm ] && echo usable by this user || echo not usable by this user: guests run under TCG); user namespaces: $(unshare --user --map-root-user true 2>/dev/null && echo yes || echo no)"
 	;;
 *) die "usage: $0 keys [root] | setup" ;;
 esac
