@@ -170,6 +170,15 @@ pub struct Report {
 }
 
 impl Report {
+    /// Reads a `--json` report (a run's, or a shard's).
+    pub fn read(path: &std::path::Path) -> anyhow::Result<Report> {
+        use anyhow::Context as _;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a rdynptr-test --json report", path.display()))
+    }
+
     pub fn new(kernel: String, totals: Totals, tests: Vec<TestRecord>) -> Report {
         Report {
             kernel,

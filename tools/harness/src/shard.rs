@@ -13,7 +13,7 @@
 
 use crate::ktap::{Ktap, Outcome};
 use crate::report::{Report, TestRecord};
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::Write;
@@ -89,12 +89,7 @@ impl Costs {
     pub fn read(paths: &[impl AsRef<Path>]) -> anyhow::Result<Costs> {
         let mut known = HashMap::new();
         for p in paths {
-            let p = p.as_ref();
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read {}", p.display()))?;
-            let r: Report = serde_json::from_str(&text)
-                .with_context(|| format!("{}: not a rdynptr-test --json report", p.display()))?;
-            for t in r.tests {
+            for t in Report::read(p.as_ref())?.tests {
                 known.insert(t.name, t.duration_ms);
             }
         }

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use rdynptr_harness::report::Report;
 use rdynptr_harness::{github, shard};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -46,18 +46,11 @@ struct Cli {
     annotations: bool,
 }
 
-fn read(path: &Path) -> anyhow::Result<Report> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a rdynptr-test --json report", path.display()))
-}
-
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let shards = cli
         .reports
         .iter()
-        .map(|p| read(p))
+        .map(|p| Report::read(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let n = shards.len();
     let (merged, label) = shard::merge(shards)?;
@@ -87,7 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let mut ok = totals.fail == 0;
     if let Some(whole) = &cli.against {
-        let diffs = shard::differences(&merged, &read(whole)?);
+        let diffs = shard::differences(&merged, &Report::read(whole)?);
         for d in &diffs {
             println!("merge: differs from {}: {d}", whole.display());
         }
