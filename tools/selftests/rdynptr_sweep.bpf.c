@@ -455,7 +455,8 @@ static __always_inline long run_seq(__u32 i, struct sw_ctx *c, __u32 kind, bool 
 	struct bpf_dynptr d0, d1, d2;
 	struct sw_seq_out *o;
 	struct sw_seq *s;
-	__u32 mask = 1, j;
+	__u32 mask = 1;
+	int j;
 
 	if (i >= SW_BATCH)
 		return 1;
@@ -465,7 +466,7 @@ static __always_inline long run_seq(__u32 i, struct sw_ctx *c, __u32 kind, bool 
 	o->init.ret = make(c, s, &d0, kind);
 	observe_all(&d0, &d1, &d2, mask, &o->init, rd);
 
-	for (j = 0; j < SW_MAX_OPS; j++) {
+	bpf_for(j, 0, SW_MAX_OPS) {
 		struct sw_op *op = &s->ops[j];
 		struct sw_step *st = &o->steps[j];
 		__u32 code, slot, src;

@@ -122,12 +122,18 @@ struct Program {
     name: String,
     /// FILE programs: attached for as long as they are loaded.
     link: Option<libbpf_rs::Link>,
+    /// What loading it took: the wall time and the verifier's statistics.
+    load_note: String,
 }
 
 impl Program {
     fn load(path: &Path, name: &str) -> anyhow::Result<Program> {
+        let start = Instant::now();
         let open = runner::open_object(path, |p| p == name)?;
-        let obj = match open.load() {
+        // The verifier's statistics only (BPF_LOG_STATS): a few lines.
+        let mut stats = vec![0u8; 4096];
+        let (loaded, log) = runner::load_with_log(open, name, &mut stats, 4, |f| f);
+        let obj = match loaded {
             Ok(obj) => obj,
             Err(e) => {
                 // Load it again with a verifier log, whose end says why.
@@ -173,10 +179,20 @@ impl Program {
                     .with_context(|| format!("attaching {name} failed"))?,
             );
         }
+        let verifier: Vec<&str> = log
+            .lines()
+            .filter(|l| l.starts_with("processed ") || l.starts_with("verification time"))
+            .collect();
+        let load_note = format!(
+            "{name} loaded in {:.2} s ({})",
+            start.elapsed().as_secs_f64(),
+            verifier.join("; ")
+        );
         Ok(Program {
             obj,
             name: name.to_string(),
             link,
+            load_note,
         })
     }
 
@@ -712,10 +728,22 @@ pub fn run_test(
     }
     let slots: Vec<Arc<Slot>> = names.iter().map(|n| cache.slot(n)).collect();
     let mut progs = Vec::new();
+    // The loads this test did (another test may have loaded a program).
+    let mut load_notes = Vec::new();
     for (slot, name) in slots.iter().zip(&names) {
-        match slot.get_or_init(|| Program::load(object, name).map(Mutex::new)) {
+        let mut here = false;
+        let loaded = slot.get_or_init(|| {
+            here = true;
+            Program::load(object, name).map(Mutex::new)
+        });
+        match loaded {
             Ok(p) => match p.lock() {
-                Ok(g) => progs.push(g),
+                Ok(g) => {
+                    if here {
+                        load_notes.push(g.load_note.clone());
+                    }
+                    progs.push(g)
+                }
                 Err(_) => {
                     return (
                         TestReport::fail("a sweep program's lock is poisoned"),
@@ -825,6 +853,9 @@ pub fn run_test(
         elapsed.as_secs_f64()
     ));
     rep.note(s.coverage());
+    for n in load_notes {
+        rep.note(n);
+    }
     if diff {
         rep.note(s.classified());
     }
