@@ -47,6 +47,7 @@ use programs::{Loaded, Picked};
 use rdynptr_kernel::{KFUNC_PREFIXES, MODULE};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use sys::{
     delete_module_once, ensure_loaded, errno_str, insmod, module_btf, module_dir, module_refcnt,
     module_state, rmmod_tool, rmmod_wait,
@@ -342,11 +343,24 @@ impl ModuleTests {
         self.loaded.clear();
         let mut r = TestReport::pass();
         let mut with_programs = true;
+        // Where the time of the cycles goes: loading the programs, running
+        // them, closing them and unloading the module, loading it.
+        let mut spent = [Duration::ZERO; 4];
+        let mut lap = Instant::now();
+        let mut split = |phase: usize| {
+            let now = Instant::now();
+            spent[phase] += now - lap;
+            lap = now;
+        };
         for i in 0..self.cycles {
             if with_programs {
-                match self.load_programs(env, i == 0) {
+                let loaded = self.load_programs(env, i == 0);
+                split(0);
+                match loaded {
                     Ok(_) => {
-                        if let Err(e) = self.run_loaded() {
+                        let ran = self.run_loaded();
+                        split(1);
+                        if let Err(e) = ran {
                             r.fail_with(format!("cycle {i}: {e:#}"));
                             break;
                         }
@@ -366,15 +380,28 @@ impl ModuleTests {
                 }
             }
             self.loaded.clear();
-            if let Err(e) = rmmod_wait() {
+            let unloaded = rmmod_wait();
+            split(2);
+            if let Err(e) = unloaded {
                 r.fail_with(format!("cycle {i}: {e:#}"));
                 break;
             }
-            if let Err(e) = insmod(&self.ko) {
+            let inserted = insmod(&self.ko);
+            split(3);
+            if let Err(e) = inserted {
                 r.fail_with(format!("cycle {i}: {e:#}"));
                 break;
             }
         }
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        r.diagnostics.push(format!(
+            "time: program loads {:.0} ms, test runs {:.0} ms, closing and unloading {:.0} ms, \
+             module loads {:.0} ms",
+            ms(spent[0]),
+            ms(spent[1]),
+            ms(spent[2]),
+            ms(spent[3])
+        ));
         if r.outcome == Outcome::Pass {
             r.diagnostics.push(format!(
                 "{} cycles of {}",

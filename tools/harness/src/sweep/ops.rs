@@ -198,25 +198,52 @@ pub struct ModelStep {
     pub walk: Option<IterOut>,
 }
 
+/// One of `arms`, each `(weight, f)`, picked by weight, with its value
+/// made by `f` from one random u64.
+///
+/// The same distribution as `prop_oneof!` over `(weight, strategy)` arms
+/// when each `f` maps the random word uniformly (up to a bias of at most
+/// 2^-50), at a fraction of its cost: a union's value tree keeps a clone of
+/// the test runner for every arm before the one picked, which made
+/// generating the sweep's batches most of a sweep test's time in the
+/// guest.  It shrinks towards the first arm, and there towards `f(0)`,
+/// as a union shrinks towards its first arm.
+fn weighted<T: core::fmt::Debug>(arms: &'static [(u32, fn(u64) -> T)]) -> impl Strategy<Value = T> {
+    let total: u32 = arms.iter().map(|a| a.0).sum();
+    (0..total, any::<u64>()).prop_map(move |(mut pick, word)| {
+        for (weight, f) in arms {
+            if pick < *weight {
+                return f(word);
+            }
+            pick -= weight;
+        }
+        unreachable!("pick < total")
+    })
+}
+
+/// `word` mapped onto `lo..=hi` (`hi - lo` far below 2^64).
+fn in_range(word: u64, lo: i64, hi: i64) -> i64 {
+    lo + (word % (hi - lo + 1) as u64) as i64
+}
+
 fn arg_strategy() -> impl Strategy<Value = Arg> {
-    prop_oneof![
-        3 => (-2i8..=2).prop_map(Arg::SizePlus),
-        2 => (0u8..=4).prop_map(Arg::Quarter),
-        2 => (-1i8..=1).prop_map(Arg::Wrap32),
-        3 => prop_oneof![
-            Just(0u64),
-            Just(1),
-            Just(u32::MAX as u64),
-            Just(1 << 32),
-            Just((1 << 32) + 1),
-            Just(1 << 63),
-            Just(u64::MAX),
-            Just(u64::MAX - 1),
-            0u64..2048,
-            any::<u64>(),
-        ]
-        .prop_map(Arg::Abs),
-    ]
+    weighted(&[
+        (30, |w| Arg::SizePlus(in_range(w, -2, 2) as i8)),
+        (20, |w| Arg::Quarter(in_range(w, 0, 4) as u8)),
+        (20, |w| Arg::Wrap32(in_range(w, -1, 1) as i8)),
+        // 30 for the absolute lengths, 3 each: boundaries of the 24-,
+        // 32- and 64-bit arithmetic, small lengths and any.
+        (3, |_| Arg::Abs(0)),
+        (3, |_| Arg::Abs(1)),
+        (3, |_| Arg::Abs(u32::MAX as u64)),
+        (3, |_| Arg::Abs(1 << 32)),
+        (3, |_| Arg::Abs((1 << 32) + 1)),
+        (3, |_| Arg::Abs(1 << 63)),
+        (3, |_| Arg::Abs(u64::MAX)),
+        (3, |_| Arg::Abs(u64::MAX - 1)),
+        (3, |w| Arg::Abs(w % 2048)),
+        (3, Arg::Abs),
+    ])
 }
 
 fn op_strategy(clones: bool) -> impl Strategy<Value = OpSpec> {
@@ -253,18 +280,27 @@ fn op_strategy(clones: bool) -> impl Strategy<Value = OpSpec> {
 
 /// Initial sizes of local, ring buffer and file dynptrs: small, up to the
 /// buffer (the file), and (ring buffer) records that cannot be reserved.
-fn size_strategy(kind: Kind) -> BoxedStrategy<u32> {
-    let small = prop_oneof![0u32..=16, 0u32..=BUF as u32, Just(BUF as u32)];
-    match kind {
-        Kind::Ringbuf => {
-            prop_oneof![8 => small, 1 => Just(1u32 << 20), 1 => Just(1u32 << 24)].boxed()
-        }
-        Kind::File => {
-            let len = model::FILE_LEN as u32;
-            prop_oneof![0u32..=16, 0u32..=len, Just(len)].boxed()
-        }
-        _ => small.boxed(),
-    }
+fn size_strategy(kind: Kind) -> impl Strategy<Value = u32> {
+    const LEN: i64 = model::FILE_LEN as i64;
+    weighted(match kind {
+        Kind::Ringbuf => &[
+            (8, |w| in_range(w, 0, 16) as u32),
+            (8, |w| in_range(w, 0, BUF as i64) as u32),
+            (8, |_| BUF as u32),
+            (3, |_| 1 << 20),
+            (3, |_| 1 << 24),
+        ],
+        Kind::File => &[
+            (1, |w| in_range(w, 0, 16) as u32),
+            (1, |w| in_range(w, 0, LEN) as u32),
+            (1, |_| LEN as u32),
+        ],
+        _ => &[
+            (1, |w| in_range(w, 0, 16) as u32),
+            (1, |w| in_range(w, 0, BUF as i64) as u32),
+            (1, |_| BUF as u32),
+        ],
+    })
 }
 
 pub fn seq_strategy(kind: Kind, clones: bool) -> impl Strategy<Value = SeqSpec> {
@@ -278,12 +314,14 @@ pub fn seq_strategy(kind: Kind, clones: bool) -> impl Strategy<Value = SeqSpec> 
 
 pub fn batch_strategy(kind: Kind, clones: bool) -> impl Strategy<Value = BatchSpec> {
     (
-        prop_oneof![
-            Just(MIN_PKT),
-            MIN_PKT..=MIN_PKT + 2,
-            MIN_PKT..=BUF as u32,
-            Just(BUF as u32)
-        ],
+        weighted(&[
+            (1, |_| MIN_PKT),
+            (1, |w| {
+                in_range(w, MIN_PKT as i64, MIN_PKT as i64 + 2) as u32
+            }),
+            (1, |w| in_range(w, MIN_PKT as i64, BUF as i64) as u32),
+            (1, |_| BUF as u32),
+        ]),
         proptest::collection::vec(seq_strategy(kind, clones), MIN_BATCH..=BATCH),
     )
         .prop_map(|(pkt_len, seqs)| BatchSpec { pkt_len, seqs })
@@ -646,6 +684,38 @@ pub fn decode(b: &[u8], n: usize) -> Option<(u64, Vec<SeqOut>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    #[test]
+    fn weighted_picks_arms_by_weight_and_shrinks_to_the_first() {
+        let s = weighted::<(u8, u64)>(&[(1, |w| (0, w)), (3, |w| (1, w % 10)), (6, |_| (2, 0))]);
+        let mut runner = TestRunner::deterministic();
+        let mut count = [0u32; 3];
+        let n = 20_000;
+        for _ in 0..n {
+            let (arm, v) = s.new_tree(&mut runner).unwrap().current();
+            count[arm as usize] += 1;
+            if arm == 1 {
+                assert!(v < 10);
+            }
+        }
+        // Within 5 standard deviations of n / 10, 3n / 10 and 6n / 10.
+        for (got, want) in count.iter().zip([0.1, 0.3, 0.6]) {
+            let (mean, sd) = (n as f64 * want, (n as f64 * want * (1.0 - want)).sqrt());
+            assert!((*got as f64 - mean).abs() < 5.0 * sd, "{count:?}");
+        }
+        let mut t = s.new_tree(&mut runner).unwrap();
+        while t.current().0 != 2 {
+            t = s.new_tree(&mut runner).unwrap();
+        }
+        while t.simplify() {}
+        assert_eq!(
+            t.current(),
+            (0, 0),
+            "shrinks to the first arm's simplest value"
+        );
+    }
 
     proptest! {
         #[test]

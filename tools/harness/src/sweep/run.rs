@@ -786,6 +786,8 @@ pub fn run_test(
         TestRng::from_seed(RngAlgorithm::ChaCha, &rng_seed(opt.seed, name)),
     );
     let shrinking = Cell::new(false);
+    // The time spent running the programs (the maps in and out included).
+    let in_runs = Cell::new(std::time::Duration::ZERO);
     let start = Instant::now();
     let test = |b: BatchSpec| -> Result<(), TestCaseError> {
         let resolved: Vec<(Seq, Vec<ModelStep>)> =
@@ -794,7 +796,12 @@ pub fn run_test(
         if !shrinking.get() {
             count(&resolved);
         }
-        let run = |p: usize| progs[p].run(kind, b.pkt_len, &seqs);
+        let run = |p: usize| {
+            let t = Instant::now();
+            let out = progs[p].run(kind, b.pkt_len, &seqs);
+            in_runs.set(in_runs.get() + t.elapsed());
+            out
+        };
         let fail = |e: anyhow::Error| {
             let e = format!("{e:#}");
             infra_error.borrow_mut().get_or_insert(e.clone());
@@ -846,11 +853,12 @@ pub fn run_test(
     let s = stats.get();
     let mut rep = TestReport::pass();
     rep.note(format!(
-        "{} sequences ({} operations) in {} batches, {:.1} s",
+        "{} sequences ({} operations) in {} batches, {:.1} s ({:.1} s running the programs)",
         s.sequences,
         s.ops,
         s.batches,
-        elapsed.as_secs_f64()
+        elapsed.as_secs_f64(),
+        in_runs.get().as_secs_f64()
     ));
     rep.note(s.coverage());
     for n in load_notes {
