@@ -19,7 +19,8 @@ BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_x86 \
 
 SRCS	:= $(wildcard $(SRC)/*.bpf.c)
 OBJS	:= $(patsubst $(SRC)/%.bpf.c,$(OUT)/%.bpf.o,$(SRCS))
-HDRS	:= $(wildcard $(TOP)/include/rdynptr/*.h $(SRC)/*.h)
+# EXTRA_HDRS: headers from elsewhere that the programs include.
+HDRS	:= $(wildcard $(TOP)/include/rdynptr/*.h $(SRC)/*.h) $(EXTRA_HDRS)
 
 all: $(OBJS)
 

@@ -440,8 +440,13 @@ do_bench() {
 	do_module
 	KDIR=$(kdir)
 	export KDIR
+	# The C twins of the kfuncs (tools/bench/twin), a module of their own
+	# that only the bench loads.
+	local twin=$top/tools/bench/twin
+	note MODULE "rdynptr_twin.ko (tools/bench/twin)"
+	inroot make --no-print-directory -C "$KDIR" M="$twin" LLVM=1 -j"$(build_jobs)" modules
 	inroot make -s -f "$top/scripts/bpf.mk" KDIR="$KDIR" \
-		SRC="$top/tools/bench/progs" OUT="$build/bench"
+		SRC="$top/tools/bench/progs" OUT="$build/bench" EXTRA_HDRS="$twin/rdynptr_twin.h"
 	do_harness
 	# The instruction-counting plugin, against the root's QEMU.
 	local plugin=$build/bench/insn-count.so src=$top/tools/bench/plugin/insn-count.c
@@ -451,22 +456,32 @@ do_bench() {
 			sh "$plugin" "$src"
 	fi
 	local bench=("$cargo_target/release/rdynptr-bench" ${BENCH_ARGS:-} "$build"/bench/*.bpf.o)
-	local q=() a
+	local q=("insmod" "$(printf '%q' "$twin/rdynptr_twin.ko")" "&&") a
 	for a in "${bench[@]}"; do
 		q+=("$(printf '%q' "$a")")
 	done
 	# First the instruction counts, under TCG with the plugin (one run of
-	# each loop), then the timings, without it (it slows the guest).
+	# each loop), then the timings, without it (it slows the guest).  A
+	# missed instruction-count goal fails the first run; the timings still
+	# run (their report carries the counts and the goals), and the bench
+	# fails at the end.
 	rm -rf "$build/bench-insns" "$build/bench-out"
 	note BENCH "instructions per call (QEMU insn-count plugin)"
+	local insns_rc=0 times_rc=0
 	VM_TIMEOUT=${VM_TIMEOUT:-600} guest --plugin "$plugin,out={out}/insn-count.txt" \
 		--outdir "$build/bench-insns" \
-		--cmd "${q[*]} --count-insns \"\$RDYNPTR_OUT/insn-count.txt\" --json \"\$RDYNPTR_OUT/insns.json\""
+		--cmd "${q[*]} --count-insns \"\$RDYNPTR_OUT/insn-count.txt\" --json \"\$RDYNPTR_OUT/insns.json\"" ||
+		insns_rc=$?
+	[ -f "$build/bench-insns/insns.json" ] ||
+		die "bench: no instruction counts (status $insns_rc, see above)"
 	note BENCH "time per call"
 	VM_TIMEOUT=${VM_TIMEOUT:-1800} guest --outdir "$build/bench-out" \
-		--cmd "${q[*]} --insns $(printf '%q' "$build/bench-insns/insns.json") --json \"\$RDYNPTR_OUT/bench.json\""
+		--cmd "${q[*]} --insns $(printf '%q' "$build/bench-insns/insns.json") --json \"\$RDYNPTR_OUT/bench.json\"" ||
+		times_rc=$?
 	[ -f "$build/bench-out/bench.json" ] && cp "$build/bench-out/bench.json" "$build/bench.json" &&
 		note BENCH "JSON written to $build/bench.json"
+	[ "$insns_rc" = 0 ] || die "bench: the instruction counts failed (status $insns_rc): a goal missed, or see above"
+	[ "$times_rc" = 0 ] || die "bench: the timings failed (status $times_rc, see above)"
 }
 
 do_btf() {	# the module's kfuncs as the verifier sees them (scripts/kfunc-btf.py)

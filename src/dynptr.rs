@@ -28,7 +28,7 @@
 use core::marker::PhantomData;
 use core::ptr;
 
-use kernel::error::Error;
+use kernel::error::{code, Error};
 use kernel::{bindings, ffi};
 
 use crate::framework::KfuncArg;
@@ -167,8 +167,13 @@ impl DynptrError {
 
 impl From<DynptrError> for Error {
     fn from(e: DynptrError) -> Error {
-        // Every variant is a valid errno (its discriminant).
-        Error::from_errno(e.to_errno())
+        // The constants, not `Error::from_errno()`: no range check to run
+        // (and no call) for values known to be errnos.
+        match e {
+            DynptrError::Null => code::EINVAL,
+            DynptrError::OutOfRange => code::ERANGE,
+            DynptrError::Unsupported => code::EOPNOTSUPP,
+        }
     }
 }
 
@@ -365,20 +370,22 @@ impl DynptrRef<'_> {
 
     /// The number of usable bytes of the view, wherever it is kept.
     pub fn size(&self) -> Result<u64, DynptrError> {
-        // SAFETY: `self.get()` reads this kfunc argument during the call,
+        let d = self.get();
+        // SAFETY: `d` was read from this kfunc argument during the call,
         // and the view is used before the method returns.
-        match unsafe { locate(self.get()) }? {
-            View::Inline(d) => d.size(),
+        match unsafe { locate(&d) }? {
+            View::Inline => d.size(),
             View::File(f) => Ok(f.size),
         }
     }
 
     /// The offset of the view in the dynptr's data (for FILE, in the file).
     pub fn offset(&self) -> Result<u64, DynptrError> {
-        // SAFETY: `self.get()` reads this kfunc argument during the call,
+        let d = self.get();
+        // SAFETY: `d` was read from this kfunc argument during the call,
         // and the view is used before the method returns.
-        match unsafe { locate(self.get()) }? {
-            View::Inline(d) => d.offset(),
+        match unsafe { locate(&d) }? {
+            View::Inline => d.offset(),
             View::File(f) => Ok(f.offset),
         }
     }
@@ -386,8 +393,8 @@ impl DynptrRef<'_> {
 
 /// Where the view of a dynptr argument is.
 enum View<'a> {
-    /// In the dynptr (every type but FILE): this copy of it.
-    Inline(Dynptr),
+    /// In the dynptr (every type but FILE).
+    Inline,
     /// In the FILE dynptr's state, shared by its clones.
     File(&'a mut FileState),
 }
@@ -400,12 +407,12 @@ enum View<'a> {
 /// `d` must have been read, during the running kfunc call, from a dynptr
 /// argument of that call ([`DynptrRef::get`], [`DynptrMut::get`]), and the
 /// result must not outlive the call.
-unsafe fn locate<'a>(d: Dynptr) -> Result<View<'a>, DynptrError> {
+unsafe fn locate<'a>(d: &Dynptr) -> Result<View<'a>, DynptrError> {
     if d.is_null() {
         return Err(DynptrError::Null);
     }
     if cfg!(not(rdynptr_dynptr_file)) || d.dynptr_type() != DynptrType::File {
-        return Ok(View::Inline(d));
+        return Ok(View::Inline);
     }
     // The state is live: the verifier rejects every use of a FILE dynptr
     // (and of its clones) after `bpf_dynptr_file_discard()` frees it.  It
@@ -475,10 +482,11 @@ impl DynptrMut<'_> {
         inline: impl FnOnce(&mut Dynptr) -> Result<(), DynptrError>,
         file: impl FnOnce(&mut FileState) -> Result<(), DynptrError>,
     ) -> Result<(), DynptrError> {
-        // SAFETY: `self.get()` reads this kfunc argument during the call,
+        let mut d = self.get();
+        // SAFETY: `d` was read from this kfunc argument during the call,
         // and the view is used before the method returns.
-        match unsafe { locate(self.get()) }? {
-            View::Inline(mut d) => {
+        match unsafe { locate(&d) }? {
+            View::Inline => {
                 inline(&mut d)?;
                 self.set(d);
                 Ok(())

@@ -37,14 +37,17 @@ const MAX_STEPS: u32 = bindings::BPF_MAX_LOOPS;
 ///
 /// The next step starts at `pos`, worked out when the current one is
 /// returned (or changed by `set_step`), so that `next` only has to compare
-/// and store.  The walk is over when `pos` reaches `size`.
+/// and store.  The walk is over when `pos` reaches `size`.  The steps are
+/// counted down in `steps_left`: once it reaches 0, `pos` is at `size`,
+/// so that `next` has one test to make, not two.
 ///
 /// # Invariants
 ///
 /// Once `new` has run: `chunk >= 1`; `pos <= size`; `step.len` is 0 when
 /// there is no current step (before the first `next`, at the end, after an
 /// error), else `step.off < size`, `1 <= step.len <= chunk` and
-/// `step.off < pos`; `steps <= MAX_STEPS`.
+/// `step.off < pos`; `steps_left <= MAX_STEPS`, and `pos == size` when
+/// `steps_left` is 0.
 #[repr(C)]
 pub struct IterState {
     /// The step `next` returned last (its address is what `next` returns).
@@ -55,8 +58,8 @@ pub struct IterState {
     chunk: u64,
     /// Where the next step starts.
     pos: u64,
-    /// The steps `next` returned.
-    steps: u32,
+    /// `MAX_STEPS` minus the steps `next` returned.
+    steps_left: u32,
     _pad: u32,
 }
 
@@ -79,32 +82,43 @@ impl IterState {
         chunk: u64,
         flags: u64,
     ) -> (Self, Result) {
-        // INVARIANT: an empty walk, over before it starts.
-        let mut it = Self {
+        let (size, chunk, result) = match Self::check(size, chunk, flags) {
+            Ok(size) => (size, chunk, Ok(())),
+            Err(e) => (0, 1, Err(e)),
+        };
+        // INVARIANT: `chunk >= 1` (`check`), `pos` 0 `<= size`, no current
+        // step, every step left; after an error, an empty walk, over
+        // before it starts.
+        (Self::walk(size, chunk), result)
+    }
+
+    /// The iterator over `size` bytes in steps of `chunk` (at least 1),
+    /// before its first step.
+    fn walk(size: u64, chunk: u64) -> Self {
+        Self {
             step: abi::bpf_rdynptr_step { off: 0, len: 0 },
-            size: 0,
-            chunk: 1,
+            size,
+            chunk,
             pos: 0,
-            steps: 0,
+            steps_left: MAX_STEPS,
             _pad: 0,
-        };
-        let size = match size {
-            Ok(size) => size,
-            Err(e) => return (it, Err(e.into())),
-        };
+        }
+    }
+
+    /// The errors of `new`, or the size of the view: then `chunk >= 1`.
+    fn check(size: core::result::Result<u64, DynptrError>, chunk: u64, flags: u64) -> Result<u64> {
+        let size = size?;
         if chunk == 0 || flags != 0 {
-            return (it, Err(code::EINVAL));
+            return Err(code::EINVAL);
         }
         // The number of chunks, rounded up (no `div_ceil`: its `+ 1` is an
-        // overflow check, and a kfunc does not panic).
-        let chunks = (size / chunk).saturating_add(u64::from(size % chunk != 0));
+        // overflow check, and a kfunc does not panic).  No overflow: with
+        // a remainder, `chunk >= 2` and the quotient is below `u64::MAX`.
+        let chunks = (size / chunk).wrapping_add(u64::from(size % chunk != 0));
         if chunks > u64::from(MAX_STEPS) {
-            return (it, Err(code::E2BIG));
+            return Err(code::E2BIG);
         }
-        // INVARIANT: `chunk >= 1`, `pos` 0 `<= size`, no current step.
-        it.size = size;
-        it.chunk = chunk;
-        (it, Ok(()))
+        Ok(size)
     }
 
     /// Ends the walk: no current step, no next one.
@@ -119,21 +133,31 @@ impl IterState {
     /// reach).
     pub fn next(&mut self) -> Option<&mut abi::bpf_rdynptr_step> {
         let pos = self.pos;
-        if pos >= self.size || self.steps >= MAX_STEPS {
-            self.end();
+        // Also at the end of an iteration that took `MAX_STEPS` steps:
+        // `pos` is at `size` then.
+        if pos >= self.size {
+            // INVARIANT: `pos <= size`, so `pos` is at `size` already: the
+            // walk is over, with no current step.
+            self.step.len = 0;
             return None;
         }
         // `pos < size`: the subtraction cannot underflow, and `len >= 1`
         // (`chunk >= 1`), so `pos + len <= size`.
         let len = self.chunk.min(self.size - pos);
+        // `steps_left >= 1`, since `pos < size`: no underflow.
+        let steps_left = self.steps_left.wrapping_sub(1);
         // INVARIANT: `step.off < size`, `1 <= step.len <= chunk`,
-        // `step.off < pos <= size`; `steps` grows only below `MAX_STEPS`.
+        // `step.off < pos <= size`; `pos` is at `size` once no step is
+        // left.  No overflow (`pos + len <= size`): a wrapping add has no
+        // overflow check, which could panic.
         self.step.off = pos;
         self.step.len = len;
-        // No overflow (`pos + len <= size`): a wrapping add has no
-        // overflow check, which could panic.
-        self.pos = pos.wrapping_add(len);
-        self.steps += 1;
+        self.pos = if steps_left == 0 {
+            self.size
+        } else {
+            pos.wrapping_add(len)
+        };
+        self.steps_left = steps_left;
         Some(&mut self.step)
     }
 
@@ -151,8 +175,11 @@ impl IterState {
             return Err(code::ERANGE);
         }
         // INVARIANT: `step.off < step.off + step <= size` (so no overflow
-        // either).
-        self.pos = self.step.off.wrapping_add(step);
+        // either); after the last step an iteration may have, `pos` stays
+        // at `size`.
+        if self.steps_left != 0 {
+            self.pos = self.step.off.wrapping_add(step);
+        }
         Ok(())
     }
 }
@@ -313,6 +340,25 @@ mod tests {
         assert_eq!(IterState::new(Ok(2 * max + 1), 2, 0).1, Err(code::E2BIG));
         // a refused iterator has no step
         let (mut it, _) = IterState::new(Ok(max + 1), 1, 0);
+        assert_eq!(next(&mut it), None);
+    }
+
+    #[test]
+    fn walks_end_after_max_steps() {
+        // 1-byte moves over chunks of 2: MAX_STEPS steps before the end of
+        // the view; set_step still succeeds after the last one, and the
+        // walk is over.
+        let max = u64::from(MAX_STEPS);
+        let mut it = iter(2 * max, 2);
+        let mut walked = 0;
+        for i in 0..max {
+            if next(&mut it) == Some((i, 2)) && it.set_step(1).is_ok() {
+                walked += 1;
+            }
+        }
+        assert_eq!(walked, max);
+        assert_eq!(next(&mut it), None);
+        assert_eq!(it.set_step(1), Err(code::EINVAL));
         assert_eq!(next(&mut it), None);
     }
 

@@ -19,6 +19,10 @@
  * register for both (an argument register a kfunc does not take is
  * ignored).
  *
+ * Each rdynptr kfunc has a third loop, bench_twin_*, calling its C twin
+ * of the bench-only module rdynptr_twin (tools/bench/twin): the same
+ * semantics written in C, the same call sites.
+ *
  * A baseline_* program is the same loop with the call replaced by
  * "r0 = r9" (or r8), where r9 and r8 hold the result the call would give
  * (0, or the view's size), loaded from writable global data: the verifier
@@ -34,6 +38,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <rdynptr/kfuncs.h>
+#include "../twin/rdynptr_twin.h"
 
 char _license[] SEC("license") = "GPL";
 
@@ -155,6 +160,8 @@ BASELINE(baseline_q64, ARGS_P, NO_CALL_SZ, IS64(VIEW_SZ))
 BENCH(bench_rdynptr_get_size, bpf_rdynptr_get_size, ARGS_P, IS64(VIEW_SZ))
 BENCH(bench_rdynptr_get_offset, bpf_rdynptr_get_offset, ARGS_P, IS64(VIEW_OFF))
 BENCH(bench_dynptr_size, bpf_dynptr_size, ARGS_P, IS64(VIEW_SZ))
+BENCH(bench_twin_get_size, bpf_twin_get_size, ARGS_P, IS64(VIEW_SZ))
+BENCH(bench_twin_get_offset, bpf_twin_get_offset, ARGS_P, IS64(VIEW_OFF))
 
 /* Queries returning bool. */
 BASELINE(baseline_qbool, ARGS_P, NO_CALL_0, ISBOOL(0))
@@ -162,18 +169,23 @@ BENCH(bench_rdynptr_is_null, bpf_rdynptr_is_null, ARGS_P, ISBOOL(0))
 BENCH(bench_rdynptr_is_rdonly, bpf_rdynptr_is_rdonly, ARGS_P, ISBOOL(0))
 BENCH(bench_dynptr_is_null, bpf_dynptr_is_null, ARGS_P, ISBOOL(0))
 BENCH(bench_dynptr_is_rdonly, bpf_dynptr_is_rdonly, ARGS_P, ISBOOL(0))
+BENCH(bench_twin_is_null, bpf_twin_is_null, ARGS_P, ISBOOL(0))
+BENCH(bench_twin_is_rdonly, bpf_twin_is_rdonly, ARGS_P, ISBOOL(0))
 
 /* View adjustments that leave the view as it is (so every call is alike). */
 BASELINE(baseline_adjust, ARGS_ADJUST, NO_CALL_0, IS32(0))
 BENCH(bench_rdynptr_trim, bpf_rdynptr_trim, ARGS_ADJUST, IS32(0))
 BENCH(bench_rdynptr_advance, bpf_rdynptr_advance, ARGS_ADJUST, IS32(0))
 BENCH(bench_dynptr_adjust, bpf_dynptr_adjust, ARGS_ADJUST, IS32(0))
+BENCH(bench_twin_trim, bpf_twin_trim, ARGS_ADJUST, IS32(0))
+BENCH(bench_twin_advance, bpf_twin_advance, ARGS_ADJUST, IS32(0))
 
 /* Clones into the slot at fp-32, over and over (a local dynptr is not
  * reference counted, so overwriting the previous clone is allowed). */
 BASELINE(baseline_clone, ARGS_CLONE, NO_CALL_0, IS32(0))
 BENCH(bench_rdynptr_clone, bpf_rdynptr_clone, ARGS_CLONE, IS32(0))
 BENCH(bench_dynptr_clone, bpf_dynptr_clone, ARGS_CLONE, IS32(0))
+BENCH(bench_twin_clone, bpf_twin_clone, ARGS_CLONE, IS32(0))
 
 /*
  * Run once before measuring: every kfunc the loops call gives the result
@@ -210,6 +222,19 @@ int bench_check(struct __sk_buff *skb)
 		    bpf_rdynptr_get_offset(&c) != VIEW_OFF)
 			return 9;
 	}
+	/* The C twins, the same. */
+	if (bpf_twin_get_size(&p) != VIEW_SZ || bpf_twin_get_offset(&p) != VIEW_OFF)
+		return 10;
+	if (bpf_twin_is_null(&p) || bpf_twin_is_rdonly(&p))
+		return 11;
+	if (bpf_twin_trim(&p, 0) || bpf_twin_advance(&p, 0) ||
+	    bpf_twin_get_size(&p) != VIEW_SZ || bpf_twin_get_offset(&p) != VIEW_OFF)
+		return 12;
+	if (bpf_ksym_exists(bpf_twin_clone)) {
+		if (bpf_twin_clone(&p, &c, 0) || bpf_dynptr_size(&c) != VIEW_SZ ||
+		    bpf_twin_get_offset(&c) != VIEW_OFF)
+			return 13;
+	}
 	return 0;
 }
 
@@ -217,7 +242,8 @@ int bench_check(struct __sk_buff *skb)
  * The iterator (tools/bench/src/iterbench.rs): ITER_WALKS walks over a
  * view of ITER_VIEW bytes in ITER_CHUNK-byte steps, summing the steps'
  * lengths; the program returns the sum, which must be ITER_WALKS *
- * ITER_VIEW.  walk_rdynptr uses bpf_iter_rdynptr; walk_iter_num is the
+ * ITER_VIEW.  walk_rdynptr uses bpf_iter_rdynptr, walk_twin its C twin
+ * bpf_iter_twin (the same loop but the kfuncs); walk_iter_num is the
  * same walk with the kernel's own open-coded iterator, bpf_iter_num over
  * the chunk numbers, computing each step's offset and length itself.  The
  * sum lives in global data, so that the verifier does not track it and the
@@ -242,6 +268,23 @@ int walk_rdynptr(struct __sk_buff *skb)
 	iter_sum = 0;
 	for (w = 0; w < ITER_WALKS; w++) {
 		bpf_rdynptr_for_each(s, &p, ITER_CHUNK)
+			iter_sum += s->len;
+	}
+	return iter_sum;
+}
+
+SEC("tc")
+int walk_twin(struct __sk_buff *skb)
+{
+	struct bpf_twin_step *s;
+	struct bpf_dynptr p;
+	int w;
+
+	if (bpf_dynptr_from_mem(iter_buf, ITER_VIEW, 0, &p))
+		return -1;
+	iter_sum = 0;
+	for (w = 0; w < ITER_WALKS; w++) {
+		bpf_twin_for_each(s, &p, ITER_CHUNK)
 			iter_sum += s->len;
 	}
 	return iter_sum;

@@ -30,9 +30,12 @@ use system::{KernelFuncs, SystemInfo};
 #[command(
     name = "rdynptr-bench",
     version,
-    about = "Time the rdynptr kfuncs against the kernel's dynptr kfuncs (BPF_PROG_TEST_RUN)",
+    about = "Time the rdynptr kfuncs against their C twins and the kernel's dynptr kfuncs \
+             (BPF_PROG_TEST_RUN)",
     after_help = "Prints the table on stdout (see Documentation/bench.rst).\n\
-                  Exit status: 0 if every kfunc the kernel has was measured, 1 otherwise."
+                  Exit status: 0 if every kfunc the kernel has was measured and every \
+                  instruction-count goal (of --count-insns, or of the --insns report) is \
+                  met, 1 otherwise."
 )]
 struct Cli {
     /// BPF objects with the bench programs (build/bench/*.bpf.o).
@@ -199,6 +202,10 @@ fn count_insns(cli: &Cli, results: &Path) -> anyhow::Result<bool> {
     let setup = Setup::new(cli)?;
     let mut names: Vec<&str> = setup.present.iter().map(|t| t.kfunc).collect();
     let iter = setup.iterator();
+    if iter {
+        names.extend(iterbench::OURS_KFUNCS);
+        names.extend(iterbench::TWIN_KFUNCS);
+    }
     names.sort_unstable();
     names.dedup();
     // Before anything calls them: the plugin instruments code when QEMU
@@ -241,10 +248,9 @@ fn count_insns(cli: &Cli, results: &Path) -> anyhow::Result<bool> {
         let json = serde_json::to_string_pretty(&report)?;
         fs::write(path, json + "\n").with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(report
-        .rows
-        .iter()
-        .all(|r| r.difference.is_some() || r.ours.skipped.is_some() || r.kernel.skipped.is_some()))
+    // Every goal met: a row whose goals could not be checked (a twin or
+    // kernel kfunc missing) fails too, but for a kfunc the module lacks.
+    Ok(report.ok())
 }
 
 fn run(cli: &Cli) -> anyhow::Result<bool> {
@@ -339,6 +345,14 @@ fn run(cli: &Cli) -> anyhow::Result<bool> {
         )?);
     }
     if let Some(i) = insn_report {
+        for row in &mut report.rows {
+            row.goals = i
+                .rows
+                .iter()
+                .find(|r| r.kfunc == row.kfunc)
+                .map(|r| r.goals.clone());
+        }
+        report.goals_met = Some(i.ok());
         report.insns = Some(i);
     }
     print!("{}", report.table());
@@ -350,13 +364,14 @@ fn run(cli: &Cli) -> anyhow::Result<bool> {
             dump_jited(&dir, &jited)?;
         }
     }
-    // Success: every kfunc the kernel has was measured; a missing clone
-    // kfunc is a skip, not a failure.
-    Ok(report.rows.iter().all(|r| {
-        r.ratio.is_some()
+    // Success: every kfunc the kernel has was measured (a missing clone
+    // kfunc is a skip, not a failure), and the instruction counts carried
+    // in meet their goals.
+    let measured = report.rows.iter().all(|r| {
+        (r.ratio.is_some() && r.twin_ratio.is_some())
             || (r.ours.skipped.is_some() && missing.contains_key(r.ours.kfunc))
-            || (r.kernel.skipped.is_some() && missing.contains_key(r.kernel.kfunc))
-    }))
+    });
+    Ok(measured && report.goals_met != Some(false))
 }
 
 /// One BPF_PROG_TEST_RUN of `repeat` runs; checks that the program made
@@ -422,7 +437,7 @@ fn build_report(
     };
     let rows = rows
         .iter()
-        .map(|r| RowResult::new(r, side(r.ours), side(r.kernel)))
+        .map(|r| RowResult::new(r, side(r.ours), side(r.twin), side(r.kernel)))
         .collect();
     Ok(Report {
         tool: "rdynptr-bench",
@@ -440,6 +455,7 @@ fn build_report(
         rows,
         programs,
         insns: None,
+        goals_met: None,
         iterator: None,
     })
 }
@@ -470,6 +486,7 @@ fn dump_jited(dir: &Path, jited: &BTreeMap<&'static str, runner::JitImage>) -> a
         };
         let interesting = sym.starts_with("bpf_rdynptr_")
             || sym.starts_with("rust_bpf_rdynptr_")
+            || sym.starts_with("bpf_twin_")
             || [
                 "bpf_dynptr_size",
                 "bpf_dynptr_adjust",

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! What is measured: one row per rdynptr kfunc, each with the program that
-//! calls it, the baseline program of the same call-site shape and the
-//! kernel kfunc it is compared with.  The programs are in
+//! calls it, the baseline program of the same call-site shape, its C twin
+//! (the same semantics in C, module rdynptr_twin of tools/bench/twin) and
+//! the kernel kfunc it is compared with.  The programs are in
 //! tools/bench/progs/bench.bpf.c.
 
 use anyhow::anyhow;
@@ -40,6 +41,14 @@ impl Relation {
     }
 }
 
+/// The bench-only module of the C twins (tools/bench/twin).
+pub const TWIN_MODULE: &str = "rdynptr_twin";
+
+/// Whether `kfunc` is one of the C twins of module [`TWIN_MODULE`].
+pub fn is_twin_kfunc(kfunc: &str) -> bool {
+    kfunc.starts_with("bpf_twin_") || kfunc.starts_with("bpf_iter_twin_")
+}
+
 /// A measured kfunc: its name and the program that calls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
@@ -53,8 +62,16 @@ pub struct Target {
 #[derive(Debug, Clone, Copy)]
 pub struct Row {
     pub ours: Target,
+    /// The C twin: the same semantics written in C.
+    pub twin: Target,
     pub kernel: Target,
     pub relation: Relation,
+    /// Instructions that our semantics need on top of the kernel kfunc's
+    /// on the measured path, whatever the language: the goal against the
+    /// kernel allows them (besides the entry point's jump).  Only the
+    /// clone has any: its offset argument is tested (`test`, branch),
+    /// which the C twin shows, kernel + 2 in C (Documentation/bench.rst).
+    pub semantics_extra: u64,
     /// The calls each loop makes, as the table's footnotes show them.
     pub what: &'static str,
 }
@@ -78,54 +95,68 @@ const K_ADJUST: Target = target("bpf_dynptr_adjust", "bench_dynptr_adjust", ADJU
 pub const ROWS: &[Row] = &[
     Row {
         ours: target("bpf_rdynptr_trim", "bench_rdynptr_trim", ADJUST),
+        twin: target("bpf_twin_trim", "bench_twin_trim", ADJUST),
         kernel: K_ADJUST,
+        semantics_extra: 0,
         relation: Relation::Equivalent,
         what: "trim(p, 0) vs adjust(p, 0, size)",
     },
     Row {
         ours: target("bpf_rdynptr_advance", "bench_rdynptr_advance", ADJUST),
+        twin: target("bpf_twin_advance", "bench_twin_advance", ADJUST),
         kernel: K_ADJUST,
+        semantics_extra: 0,
         relation: Relation::Equivalent,
         what: "advance(p, 0) vs adjust(p, 0, size)",
     },
     Row {
         ours: target("bpf_rdynptr_is_null", "bench_rdynptr_is_null", QBOOL),
+        twin: target("bpf_twin_is_null", "bench_twin_is_null", QBOOL),
         kernel: target("bpf_dynptr_is_null", "bench_dynptr_is_null", QBOOL),
+        semantics_extra: 0,
         relation: Relation::Equivalent,
         what: "is_null(p)",
     },
     Row {
         ours: target("bpf_rdynptr_is_rdonly", "bench_rdynptr_is_rdonly", QBOOL),
+        twin: target("bpf_twin_is_rdonly", "bench_twin_is_rdonly", QBOOL),
         kernel: target("bpf_dynptr_is_rdonly", "bench_dynptr_is_rdonly", QBOOL),
+        semantics_extra: 0,
         relation: Relation::Equivalent,
         what: "is_rdonly(p)",
     },
     Row {
         ours: target("bpf_rdynptr_get_size", "bench_rdynptr_get_size", Q64),
+        twin: target("bpf_twin_get_size", "bench_twin_get_size", Q64),
         kernel: K_SIZE,
+        semantics_extra: 0,
         relation: Relation::Equivalent,
         what: "get_size(p) vs size(p)",
     },
     Row {
         ours: target("bpf_rdynptr_get_offset", "bench_rdynptr_get_offset", Q64),
+        twin: target("bpf_twin_get_offset", "bench_twin_get_offset", Q64),
         kernel: K_SIZE,
+        semantics_extra: 0,
         relation: Relation::Analogue,
         what: "get_offset(p) vs size(p): no kernel offset getter",
     },
     Row {
         ours: target("bpf_rdynptr_clone", "bench_rdynptr_clone", CLONE),
+        twin: target("bpf_twin_clone", "bench_twin_clone", CLONE),
         kernel: target("bpf_dynptr_clone", "bench_dynptr_clone", CLONE),
+        semantics_extra: 2,
         relation: Relation::Equivalent,
         what: "clone(p, c, 0) vs clone(p, c)",
     },
 ];
 
 /// Every measured program and the baseline it is measured against, each
-/// once, in table order (ours, then the kernel's).
+/// once, in table order (ours, the twin, then the kernel's).
 pub fn targets(rows: &[Row]) -> Vec<Target> {
     let mut out: Vec<Target> = Vec::new();
     for row in rows {
-        for t in [row.ours, row.kernel] {
+        for t in [row.ours, row.twin, row.kernel] {
             if !out.iter().any(|o| o.prog == t.prog) {
                 out.push(t);
             }
@@ -191,18 +222,43 @@ mod tests {
     }
 
     #[test]
-    fn a_pair_shares_its_baseline() {
-        // Both loops of a pair have the same call sites but the call's
+    fn only_the_clone_is_allowed_more_than_the_kernel_kfunc() {
+        for r in ROWS {
+            let want = if r.ours.kfunc == "bpf_rdynptr_clone" {
+                2
+            } else {
+                0
+            };
+            assert_eq!(r.semantics_extra, want, "{}", r.ours.kfunc);
+        }
+    }
+
+    #[test]
+    fn a_row_shares_its_baseline() {
+        // The loops of a row have the same call sites but the call's
         // target, so they have the same baseline.
         for r in ROWS {
             assert_eq!(r.ours.baseline, r.kernel.baseline, "{}", r.ours.kfunc);
+            assert_eq!(r.ours.baseline, r.twin.baseline, "{}", r.ours.kfunc);
         }
+    }
+
+    #[test]
+    fn every_row_has_its_own_twin() {
+        for r in ROWS {
+            let name = r.ours.kfunc.trim_start_matches("bpf_rdynptr_");
+            assert_eq!(r.twin.kfunc, format!("bpf_twin_{name}"));
+            assert_eq!(r.twin.prog, format!("bench_twin_{name}"));
+            assert!(is_twin_kfunc(r.twin.kfunc));
+            assert!(!is_twin_kfunc(r.ours.kfunc) && !is_twin_kfunc(r.kernel.kfunc));
+        }
+        assert!(is_twin_kfunc("bpf_iter_twin_next"));
     }
 
     #[test]
     fn shared_kernel_programs_are_measured_once() {
         let t = targets(ROWS);
-        assert_eq!(t.len(), 12);
+        assert_eq!(t.len(), 19);
         assert_eq!(
             t.iter().filter(|t| t.prog == "bench_dynptr_adjust").count(),
             1

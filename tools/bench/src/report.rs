@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The results: the table on stdout and the same as JSON.
 
-use crate::insns::InsnReport;
+use crate::insns::{Goal, InsnReport};
 use crate::plan::{Relation, Row};
 use crate::stats::{Ratio, Summary};
 use crate::system::SystemInfo;
@@ -12,7 +12,7 @@ use std::fmt::Write;
 pub const METHOD: &str = "ns per call = (ns per run of the loop calling the kfunc - ns per run \
     of the same loop without the call) / calls per run, from the min (and the median) over the \
     rounds of each. ratio = ours / kernel's, of the medians (of the mins in parentheses); above \
-    1 means the rdynptr kfunc costs more.";
+    1 means the rdynptr kfunc costs more; (twin r): ours / the C twin's, of the medians.";
 
 /// What TCG does to them; printed when the CPU is emulated, and in the JSON.
 pub const TCG_NOTE: &str = "Under TCG (QEMU without KVM) the CPU is emulated: absolute times \
@@ -48,25 +48,38 @@ pub struct RowResult {
     pub kfunc: &'static str,
     pub calls: &'static str,
     pub ours: Side,
+    /// The C twin (tools/bench/twin).
+    pub twin: Side,
     pub kernel: Side,
     pub relation: &'static str,
-    /// None when either side was skipped.
+    /// ours / kernel's; None when either side was skipped.
     pub ratio: Option<Ratio>,
+    /// ours / twin's; None when either side was skipped.
+    pub twin_ratio: Option<Ratio>,
+    /// The row's instruction-count goals (from the --insns report), None
+    /// without one.  Times are not checked against goals (see tcg_note).
+    pub goals: Option<Vec<Goal>>,
+}
+
+fn ratio_of(a: &Side, b: &Side) -> Option<Ratio> {
+    match (&a.ns_per_call, &b.ns_per_call) {
+        (Some(a), Some(b)) => Some(Ratio::of(a, b)),
+        _ => None,
+    }
 }
 
 impl RowResult {
-    pub fn new(row: &Row, ours: Side, kernel: Side) -> RowResult {
-        let ratio = match (&ours.ns_per_call, &kernel.ns_per_call) {
-            (Some(o), Some(k)) => Some(Ratio::of(o, k)),
-            _ => None,
-        };
+    pub fn new(row: &Row, ours: Side, twin: Side, kernel: Side) -> RowResult {
         RowResult {
             kfunc: row.ours.kfunc,
             calls: row.what,
+            ratio: ratio_of(&ours, &kernel),
+            twin_ratio: ratio_of(&ours, &twin),
             ours,
+            twin,
             kernel,
             relation: row.relation.as_str(),
-            ratio,
+            goals: None,
         }
     }
 
@@ -103,6 +116,9 @@ pub struct Report {
     pub programs: Vec<ProgramResult>,
     /// Instructions per call, from a --count-insns run under the plugin.
     pub insns: Option<InsnReport>,
+    /// Whether every instruction-count goal was met (None without
+    /// `insns`); rdynptr-bench exits non-zero when not.
+    pub goals_met: Option<bool>,
     /// The iterator against the kernel's bpf_iter_num, ns per step.
     pub iterator: Option<crate::iterbench::IterTimes>,
 }
@@ -188,11 +204,12 @@ impl Report {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{:<24}{:>8}{:>8}   {:<22}{:>8}{:>8}   ours/kernel's",
-            "kfunc", "min", "median", "kernel's kfunc", "min", "median"
+            "{:<24}{:>8}{:>8}   {:<18}{:>8}{:>8}   {:<22}{:>8}{:>8}   ours/kernel's",
+            "kfunc", "min", "median", "C twin", "min", "median", "kernel's kfunc", "min", "median"
         );
         for r in &self.rows {
             let (omin, omed) = ns(&r.ours.ns_per_call);
+            let (tmin, tmed) = ns(&r.twin.ns_per_call);
             let (kmin, kmed) = ns(&r.kernel.ns_per_call);
             let kname = if r.analogue() {
                 format!("{} (*)", r.kernel.kfunc)
@@ -204,12 +221,19 @@ impl Report {
                 (None, None, Some(ratio)) => RatioState::Measured(ratio),
                 (None, None, None) => RatioState::Skipped("no measurement".into()),
             };
+            let twin = match r.twin_ratio.and_then(|t| t.median) {
+                Some(m) => format!(" (twin {m:.2})"),
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "{:<24}{:>8}{:>8}   {:<22}{:>8}{:>8}   {}",
+                "{:<24}{:>8}{:>8}   {:<18}{:>8}{:>8}   {:<22}{:>8}{:>8}   {}{twin}",
                 r.kfunc,
                 omin,
                 omed,
+                r.twin.kfunc,
+                tmin,
+                tmed,
                 kname,
                 kmin,
                 kmed,
@@ -250,6 +274,18 @@ impl Report {
         let _ = writeln!(out, "{METHOD}");
         if s.emulated() {
             let _ = writeln!(out, "{TCG_NOTE}");
+        }
+        match self.goals_met {
+            Some(true) => {
+                let _ = writeln!(out, "instruction-count goals: all met");
+            }
+            Some(false) => {
+                let _ = writeln!(
+                    out,
+                    "instruction-count goals: MISSED (see the instruction table)"
+                );
+            }
+            None => {}
         }
         out
     }
@@ -310,6 +346,7 @@ mod tests {
                 ns_per_call: vec![1.0, 2.0],
             }],
             insns: None,
+            goals_met: None,
             iterator: None,
         }
     }
@@ -322,11 +359,13 @@ mod tests {
             RowResult::new(
                 trim,
                 side(trim.ours, Some((3.0, 4.5)), None),
+                side(trim.twin, Some((3.0, 4.0)), None),
                 side(trim.kernel, Some((2.0, 3.0)), None),
             ),
             RowResult::new(
                 off,
                 side(off.ours, Some((1.0, 1.1)), None),
+                side(off.twin, Some((1.0, 1.1)), None),
                 side(off.kernel, Some((-0.1, 0.0)), None),
             ),
             RowResult::new(
@@ -335,6 +374,11 @@ mod tests {
                     clone.ours,
                     None,
                     Some("bpf_rdynptr_clone is not in the kernel"),
+                ),
+                side(
+                    clone.twin,
+                    None,
+                    Some("bpf_twin_clone is not in the kernel"),
                 ),
                 side(clone.kernel, Some((2.0, 2.0)), None),
             ),
@@ -361,7 +405,8 @@ mod tests {
             .unwrap();
         assert!(trim.contains("bpf_dynptr_adjust"), "{trim}");
         assert!(trim.contains("3.00") && trim.contains("4.50"), "{trim}");
-        assert!(trim.contains("ratio 1.50 (min 1.50)"), "{trim}");
+        assert!(trim.contains("ratio 1.50 (min 1.50) (twin 1.12)"), "{trim}");
+        assert!(trim.contains("bpf_twin_trim"), "{trim}");
         let off = lines
             .iter()
             .find(|l| l.starts_with("bpf_rdynptr_get_offset "))
@@ -377,7 +422,10 @@ mod tests {
             "{clone}"
         );
         // No number for a skipped side.
-        assert!(clone.contains("       -       -"), "{clone}");
+        assert!(
+            clone.contains("bpf_twin_clone           -       -"),
+            "{clone}"
+        );
         for row in sample() {
             assert!(
                 lines
@@ -415,6 +463,10 @@ mod tests {
         assert_eq!(row["kernel"]["kfunc"], "bpf_dynptr_adjust");
         assert_eq!(row["ours"]["ns_per_call"]["median"], 4.5);
         assert_eq!(row["ratio"]["median"], 1.5);
+        assert_eq!(row["twin"]["kfunc"], "bpf_twin_trim");
+        assert_eq!(row["twin_ratio"]["median"], 4.5 / 4.0);
+        assert!(row["goals"].is_null());
+        assert!(v["goals_met"].is_null());
         assert_eq!(v["rows"][1]["relation"], "analogue");
         assert!(v["rows"][1]["ratio"]["median"].is_null());
         assert!(v["rows"][2]["ours"]["ns_per_call"].is_null());

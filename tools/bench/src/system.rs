@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The machine the numbers come from, and which kfuncs it has.
 
+use crate::plan::{is_twin_kfunc, TWIN_MODULE};
 use anyhow::{anyhow, bail};
 use rdynptr_kernel::{is_module_kfunc, KernelBtf, CLONE_KFUNC, MODULE};
 use serde::Serialize;
@@ -137,7 +138,8 @@ fn hypervisor_name(sig: &[u8]) -> String {
 
 /// The kfuncs of the running kernel: FUNC entries in the BTF of vmlinux and
 /// of its modules (a kfunc needs a BTF FUNC; a kfunc the module was built
-/// without has none).
+/// without has none): the rdynptr module's, the C twins' (module
+/// rdynptr_twin) and the kernel's own.
 pub struct KernelFuncs(KernelBtf);
 
 impl KernelFuncs {
@@ -151,9 +153,16 @@ impl KernelFuncs {
             bail!("{e}");
         }
         let ours = is_module_kfunc(kfunc);
+        let twin = is_twin_kfunc(kfunc);
         match self.0.func_owner(kfunc) {
             Some(Some(m)) if ours && m == MODULE => Ok(()),
-            Some(None) if !ours => Ok(()),
+            Some(Some(m)) if twin && m == TWIN_MODULE => Ok(()),
+            Some(None) if !ours && !twin => Ok(()),
+            _ if twin => Err(anyhow!(
+                "{kfunc} is not in the running kernel (the {TWIN_MODULE} module of \
+                 tools/bench/twin is not loaded, or was built for a kernel without what \
+                 this kfunc needs)"
+            )),
             _ if kfunc == CLONE_KFUNC => Err(anyhow!(
                 "{kfunc} is not in the running kernel: the {MODULE} module was built for a \
                  kernel without KF_DYNPTR_CLONE, or is not loaded"
