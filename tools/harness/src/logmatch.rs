@@ -137,6 +137,19 @@ fn line_of(log: &str, offset: usize) -> usize {
     log[..offset].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
+/// Whether every positive pattern of `patterns` is found in `log`, in
+/// order as [`match_log`] finds them, each match within one line.
+pub fn found_within_lines(log: &str, patterns: &[Pattern]) -> bool {
+    let mut pos = 0;
+    for p in patterns.iter().filter(|p| !p.negative) {
+        match p.find(log, pos) {
+            Some((start, end)) if !log[start..end].contains('\n') => pos = end,
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// Matches `patterns` against `log`.
 pub fn match_log(log: &str, patterns: &[Pattern]) -> MatchResult {
     let mut spans: Vec<Option<(usize, usize)>> = vec![None; patterns.len()];
@@ -317,6 +330,20 @@ mod tests {
                        1: (85) call bpf_rdynptr_trim#12345\n\
                        R1 type=scalar expected=dynptr_ptr\n\
                        processed 3 insns\n";
+
+    #[test]
+    fn found_within_lines_needs_every_positive_match_on_one_line() {
+        let p = pats(&[("expected=dynptr", false), ("processed", false)]);
+        assert!(found_within_lines(LOG, &p));
+        let reversed = pats(&[("processed", false), ("expected=dynptr", false)]);
+        assert!(!found_within_lines(LOG, &reversed));
+        let across = pats(&[("{{r2 = 0[^x]*call}}", false)]);
+        assert!(match_log(LOG, &across).ok());
+        assert!(!found_within_lines(LOG, &across), "a match over two lines");
+        // Negative patterns are not looked at.
+        let with_negative = pats(&[("R1 type=scalar", false), ("processed", true)]);
+        assert!(found_within_lines(LOG, &with_negative));
+    }
 
     #[test]
     fn messages_found_in_order_match() {
