@@ -27,14 +27,16 @@
 #                        report (boots the debug flavor once per kind)
 #
 # Variables: KDIR, KERNEL, FLAVOR, KERNEL_PATCHES, VM_TIMEOUT, VM_DEADLINE, VM_APPEND, VM_ACCEL, FILTER, EXTRA_TESTS,
-# ONLY_EXTRA, V, STRESS, JOBS, SHARD, SHARD_COSTS (see scripts/rdynptr.sh).
+# ONLY_EXTRA, V, STRESS, MODULE_CYCLES, JOBS, SHARD, SHARD_COSTS (see scripts/rdynptr.sh).
 
 # The guest command as typed: make must not expand the "$" in it.
 override CMD := $(value CMD)
-export MATRIX SHARD SHARD_COSTS SHARDS REPORTS AGAINST KEYS KDIR KERNEL FLAVOR KERNEL_PATCHES VM_TIMEOUT VM_DEADLINE VM_APPEND VM_ACCEL FILTER EXTRA_TESTS ONLY_EXTRA V CMD BENCH_ARGS STRESS JOBS KFUNC
+export MODULE_CYCLES MATRIX SHARD SHARD_COSTS SHARDS REPORTS AGAINST KEYS KDIR KERNEL FLAVOR KERNEL_PATCHES VM_TIMEOUT VM_DEADLINE VM_APPEND VM_ACCEL FILTER EXTRA_TESTS ONLY_EXTRA V CMD BENCH_ARGS STRESS JOBS KFUNC
 
-# Cycles of the module stress tests in make check / check-debug.
+# Cycles of the module stress tests in make check / check-debug, and of
+# module/load_unload_cycles (make vmtest alone: 50).
 CHECK_STRESS := 1000
+CHECK_MODULE_CYCLES := 100
 
 R := $(CURDIR)/scripts/rdynptr.sh
 
@@ -104,13 +106,15 @@ upstream-compare:
 	@FLAVOR=$(or $(FLAVOR),selftests) $(R) compare
 
 check: hosttest
-	@STRESS=$(or $(STRESS),$(CHECK_STRESS)) $(R) vmtest
+	@STRESS=$(or $(STRESS),$(CHECK_STRESS)) \
+		MODULE_CYCLES=$(or $(MODULE_CYCLES),$(CHECK_MODULE_CYCLES)) $(R) vmtest
 
 reports:
 	@FLAVOR=$(or $(FLAVOR),debug) $(R) reports
 
 check-debug:
-	@FLAVOR=debug STRESS=$(or $(STRESS),$(CHECK_STRESS)) VM_TIMEOUT=$(or $(VM_TIMEOUT),3600) $(R) vmtest
+	@FLAVOR=debug STRESS=$(or $(STRESS),$(CHECK_STRESS)) \
+		MODULE_CYCLES=$(or $(MODULE_CYCLES),$(CHECK_MODULE_CYCLES)) VM_TIMEOUT=$(or $(VM_TIMEOUT),3600) $(R) vmtest
 	@FLAVOR=debug $(R) reports
 
 clean:

@@ -45,6 +45,7 @@
 #                     this host; probed once, remembered under $RDYNPTR_CACHE/accel)
 #   FILTER=PAT        test filter (vmtest, reports); several separated by spaces
 #   STRESS=N          also run the module stress tests with N cycles (vmtest)
+#   MODULE_CYCLES=N   cycles of module/load_unload_cycles (vmtest; default 50)
 #   JOBS=N            tests run at once in the guest (default: its CPUs), and
 #                     parallel jobs of the host builds (default: nproc)
 #   EXTRA_TESTS=DIR   also build and run DIR/*.bpf.c; ONLY_EXTRA=1 runs only those
@@ -274,6 +275,7 @@ do_vmtest() {
 		args+=(--filter "$f")
 	done
 	[ -n "${STRESS:-}" ] && [ "$STRESS" != 0 ] && args+=(--stress-cycles "$STRESS")
+	[ -n "${MODULE_CYCLES:-}" ] && args+=(--module-cycles "$MODULE_CYCLES")
 	[ -n "${JOBS:-}" ] && args+=(--jobs "$JOBS")
 	# SWEEP_SEED replays the sweep/... tests (Documentation/testing.rst).
 	if [ -n "${SWEEP_SEED:-}" ]; then

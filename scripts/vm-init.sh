@@ -22,25 +22,30 @@ finish() {
 # runner runs without root, the root file system's owners are ids the host
 # does not map for QEMU, and a set-user-ID mount(8) would run as nobody.
 # (busybox's mount is not set-user-ID; a remount needs /proc/mounts.)
-busybox mount -t proc proc /proc
-busybox mount -o remount,nosuid /
-mount -t sysfs sysfs /sys
+#
+# Every command here is one of busybox's: under TCG, util-linux's mount
+# (libmount, libblkid, libselinux) takes 45 ms to start against busybox's
+# 10 ms: the mounts below took 0.6 s of every boot with it.
+bb=busybox
+$bb mount -t proc proc /proc
+$bb mount -o remount,nosuid /
+$bb mount -t sysfs sysfs /sys
 # (2>&-, not 2>/dev/null: a root other than ours may have an empty /dev.)
-mount -t devtmpfs devtmpfs /dev 2>&-
-mount -t tmpfs tmpfs /run
+$bb mount -t devtmpfs devtmpfs /dev 2>&-
+$bb mount -t tmpfs tmpfs /run
 # Keep the 9p root reachable as it is before tmpfs hides /tmp and /var/tmp:
 # the repository or the cache may live there on the host (see unhide).
-mkdir -p /run/root
-mount --bind / /run/root
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-mount -t tmpfs -o mode=1777 tmpfs /var/tmp 2>/dev/null
-mount -t bpf bpffs /sys/fs/bpf
-mount -t debugfs debugfs /sys/kernel/debug
-mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
-mkdir -p /dev/pts /dev/shm
-mount -t devpts devpts /dev/pts 2>/dev/null
-mount -t tmpfs tmpfs /dev/shm
+$bb mkdir -p /run/root
+$bb mount --bind / /run/root
+$bb mount -t tmpfs -o mode=1777 tmpfs /tmp
+$bb mount -t tmpfs -o mode=1777 tmpfs /var/tmp 2>/dev/null
+$bb mount -t bpf bpffs /sys/fs/bpf
+$bb mount -t debugfs debugfs /sys/kernel/debug
+$bb mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+$bb mount -t cgroup2 cgroup2 /sys/fs/cgroup
+$bb mkdir -p /dev/pts /dev/shm
+$bb mount -t devpts devpts /dev/pts 2>/dev/null
+$bb mount -t tmpfs tmpfs /dev/shm
 
 say "started"
 
@@ -50,15 +55,15 @@ unhide() {
 	case $1 in
 	/tmp/*|/var/tmp/*)
 		[ -e "$1" ] && return 0
-		mkdir -p "$1" && mount --bind "/run/root$1" "$1"
+		$bb mkdir -p "$1" && $bb mount --bind "/run/root$1" "$1"
 		;;
 	esac
 }
 
 case $rdynptr_run in
-/tmp/*|/var/tmp/*|/run/*) mkdir -p "$rdynptr_run" ;;
+/tmp/*|/var/tmp/*|/run/*) $bb mkdir -p "$rdynptr_run" ;;
 esac
-if [ -z "$rdynptr_run" ] || ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 run "$rdynptr_run"; then
+if [ -z "$rdynptr_run" ] || ! $bb mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 run "$rdynptr_run"; then
 	say "cannot mount the run directory \"$rdynptr_run\""
 	busybox reboot -f
 fi
@@ -66,8 +71,8 @@ fi
 unhide "$RDYNPTR_CWD"
 [ -z "$RDYNPTR_MODULE" ] || unhide "$(dirname "$RDYNPTR_MODULE")"
 
-ip link set lo up 2>/dev/null
-stty -F /dev/ttyS1 raw -echo 2>/dev/null
+$bb ip link set lo up 2>/dev/null
+$bb stty -F /dev/ttyS1 raw -echo 2>/dev/null
 ulimit -l unlimited
 
 # kmemleak (debug flavor): no periodic scans, which would report at

@@ -298,6 +298,9 @@ def qemu_cmdline(args, rundir, accel):
         # rdynptr_kunit.ko) runs only those: not the kernel's built-in
         # suites at every boot.
         "kunit.filter_glob=rdynptr_*",
+        # Reset by triple fault: the default first tries the keyboard
+        # controller, which the machine does not have (seconds of retries).
+        "reboot=t",
     ]
     if args.append:
         append.append(args.append)
@@ -305,7 +308,9 @@ def qemu_cmdline(args, rundir, accel):
         args.qemu,
         "-nodefaults", "-no-user-config", "-no-reboot",
         "-display", "none",
-        "-machine", "pc", "-accel", accel,
+        # No PS/2 controller: the kernel's probe of its mouse port took
+        # half a second of every boot under TCG.
+        "-machine", "pc,i8042=off", "-accel", accel,
         "-cpu", "host" if accel == "kvm" else "max",
         # One CPU per socket: SeaBIOS's MP table (there is no ACPI in the
         # test kernel) lists only the first logical CPU of each package,

@@ -88,7 +88,12 @@ struct Cli {
     kfunc_object: Vec<PathBuf>,
 
     /// Number of load/unload cycles of module/load_unload_cycles.
-    #[arg(long, default_value_t = 100, value_name = "N")]
+    #[arg(
+        long,
+        env = "RDYNPTR_MODULE_CYCLES",
+        default_value_t = 50,
+        value_name = "N"
+    )]
     module_cycles: usize,
 
     /// Do not run the module tests even if RDYNPTR_KO is set.

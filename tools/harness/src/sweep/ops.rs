@@ -198,6 +198,10 @@ pub struct ModelStep {
     pub walk: Option<IterOut>,
 }
 
+/// An arm of [`weighted`]: its weight, and how it makes a value from a
+/// random word.
+type Arm<T> = (u32, fn(u64) -> T);
+
 /// One of `arms`, each `(weight, f)`, picked by weight, with its value
 /// made by `f` from one random u64.
 ///
@@ -208,7 +212,7 @@ pub struct ModelStep {
 /// generating the sweep's batches most of a sweep test's time in the
 /// guest.  It shrinks towards the first arm, and there towards `f(0)`,
 /// as a union shrinks towards its first arm.
-fn weighted<T: core::fmt::Debug>(arms: &'static [(u32, fn(u64) -> T)]) -> impl Strategy<Value = T> {
+fn weighted<T: core::fmt::Debug>(arms: &'static [Arm<T>]) -> impl Strategy<Value = T> {
     let total: u32 = arms.iter().map(|a| a.0).sum();
     (0..total, any::<u64>()).prop_map(move |(mut pick, word)| {
         for (weight, f) in arms {
