@@ -168,11 +168,13 @@ impl DynptrError {
 impl From<DynptrError> for Error {
     fn from(e: DynptrError) -> Error {
         // The constants, not `Error::from_errno()`: no range check to run
-        // (and no call) for values known to be errnos.
+        // (and no call) for values known to be errnos.  The kernel crate of
+        // 6.12 and 7.2 has no `code::EOPNOTSUPP`: that one, a FILE
+        // dynptr's, takes the call (its discriminant is a valid errno).
         match e {
             DynptrError::Null => code::EINVAL,
             DynptrError::OutOfRange => code::ERANGE,
-            DynptrError::Unsupported => code::EOPNOTSUPP,
+            DynptrError::Unsupported => Error::from_errno(e.to_errno()),
         }
     }
 }
