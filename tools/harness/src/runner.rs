@@ -205,13 +205,23 @@ pub fn object_btf(obj: &Object) -> anyhow::Result<Btf<'_>> {
 /// Opens the object at `path` with only the programs `autoload` selects
 /// marked for loading (overriding '?' sections both ways).
 pub fn open_object(path: &Path, autoload: impl Fn(&str) -> bool) -> anyhow::Result<OpenObject> {
-    open_object_with(path, None, autoload)
+    open_object_with(path, None, None, autoload)
 }
 
-/// [`open_object`], with the kernel BTF taken from `btf_path` (for kfunc
-/// and CO-RE resolution: __btf_path) instead of the running kernel's.
+/// [`open_object`], from `data`, the bytes of the file at `path`, if
+/// given; with the kernel BTF taken from `btf_path` (for kfunc and CO-RE
+/// resolution: __btf_path) instead of the running kernel's.
+///
+/// libbpf reads `data` while the object is open and while it loads
+/// (bpf_object__load() lets go of the ELF data at its end), not after:
+/// the caller keeps `data` alive until the returned object is loaded or
+/// dropped (an [`ObjectInfo`]'s bytes live as long as the run).  Opened
+/// from memory, the object gets the name bpf_object__open_file() gives it
+/// (the file name up to its first '.'), which libbpf also gives its global
+/// data maps ("res_spin.bss"), and which verifier messages quote.
 pub fn open_object_with(
     path: &Path,
+    data: Option<&[u8]>,
     btf_path: Option<&str>,
     autoload: impl Fn(&str) -> bool,
 ) -> anyhow::Result<OpenObject> {
@@ -226,14 +236,25 @@ pub fn open_object_with(
         // (libbpf-rs 0.25 has no setter of btf_custom_path.)
         unsafe { (*builder.as_libbpf_object().as_ptr()).btf_custom_path = p.as_ptr() };
     }
-    let mut open = builder
-        .open_file(path)
-        .with_context(|| format!("libbpf cannot open {}", path.display()))?;
+    let opened = match data {
+        Some(data) => builder
+            .name(libbpf_object_name(path))
+            .and_then(|b| b.open_memory(data)),
+        None => builder.open_file(path),
+    };
+    let mut open = opened.with_context(|| format!("libbpf cannot open {}", path.display()))?;
     for mut p in open.progs_mut() {
         let load = autoload(&p.name().to_string_lossy());
         p.set_autoload(load);
     }
     Ok(open)
+}
+
+/// The name bpf_object__open_file() gives the object in file `path`: its
+/// file name up to the first '.' (libbpf.c's bpf_object__new()).
+fn libbpf_object_name(path: &Path) -> String {
+    let file = path.file_name().unwrap_or_default().to_string_lossy();
+    file.split('.').next().unwrap_or_default().to_string()
 }
 
 /// Errno of a libbpf-rs error, if it carries one.  libbpf-rs 0.25 keeps
@@ -633,8 +654,9 @@ impl Env {
         let mut phases = crate::report::Phases::default();
         let (res, log) = loop {
             let started = Instant::now();
-            let opened =
-                open_object_with(&obj.path, btf_path, |n| n == prog.name || aux.contains(&n));
+            let opened = open_object_with(&obj.path, Some(&obj.data), btf_path, |n| {
+                n == prog.name || aux.contains(&n)
+            });
             phases.add(|p| &mut p.open_ms, started);
             let mut open = match opened {
                 Ok(o) => o,
@@ -991,6 +1013,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn objects_opened_from_memory_get_the_file_name_up_to_its_first_dot() {
+        let name = |p: &str| libbpf_object_name(Path::new(p));
+        assert_eq!(
+            name("/w/build/upstream/progs/res_spin_lock_fail.bpf.o"),
+            "res_spin_lock_fail"
+        );
+        assert_eq!(name("kfunc_calls.o"), "kfunc_calls");
+        assert_eq!(name("dir.d/noext"), "noext");
+    }
+
+    #[test]
     fn statistics_lines_are_dropped_and_the_rest_kept_in_order() {
         let log = "R1 invalid mem access 'scalar'\n\
                    verification time 120 usec\n\
@@ -1044,6 +1077,7 @@ mod tests {
                 .iter()
                 .map(|(n, w)| (n.to_string(), *w))
                 .collect::<BTreeMap<_, _>>(),
+            data: Vec::new(),
         }
     }
 

@@ -142,7 +142,8 @@ impl ModuleTests {
                 .iter()
                 .map(|o| {
                     s.spawn(move || {
-                        let open = runner::open_object(&o.info.path, |n| {
+                        let data = Some(o.info.data.as_slice());
+                        let open = runner::open_object_with(&o.info.path, data, None, |n| {
                             o.programs.iter().any(|p| p == n)
                         })?;
                         crate::libbpflog::take();
