@@ -351,6 +351,13 @@ do_upstream() {
 	do_harness
 	local jobs=()
 	[ -n "${JOBS:-}" ] && jobs=(--jobs "$JOBS")
+	# The test durations of the last run order this one's tests on the
+	# test threads, the longest first (--costs): a test that reaches the
+	# verifier's complexity limit takes 20 s, and started late it kept one
+	# thread busy while the other idled.
+	local costs=$build/upstream-costs.json
+	[ -f "$build/upstream-run/upstream.json" ] && cp "$build/upstream-run/upstream.json" "$costs"
+	[ -f "$costs" ] && jobs+=(--costs "$costs")
 	local cmd
 	cmd=$(upstream_cmd "$out/progs" ${jobs[@]+"${jobs[@]}"})
 	rm -rf "$build/upstream-run"

@@ -149,6 +149,12 @@ struct Cli {
     /// shards (repeatable; every shard of a run must be given the same).
     #[arg(long, value_name = "FILE")]
     shard_costs: Vec<PathBuf>,
+
+    /// --json reports of earlier runs, whose test durations order the
+    /// tests on the test threads, the longest first (repeatable; the
+    /// durations of --shard-costs count too).  Only the order changes.
+    #[arg(long, value_name = "FILE")]
+    costs: Vec<PathBuf>,
 }
 
 /// What one planned test is.
@@ -289,7 +295,9 @@ fn plan(
     // must do so with privileges (a probe without them would find the
     // feature missing for every later load).
     let mut unprivileged = Vec::new();
-    for path in object_paths(cli)? {
+    let paths = object_paths(cli)?;
+    let mut read = read_objects(&paths, jobs(cli));
+    for (i, path) in paths.into_iter().enumerate() {
         let name = objects::object_name(&path);
         if !seen.insert(name.clone()) {
             notes.push(format!(
@@ -319,7 +327,10 @@ fn plan(
             });
             continue;
         }
-        match objects::read_object(&path) {
+        let Some((result, libbpf_lines)) = read[i].take() else {
+            bail!("{} was not read", path.display());
+        };
+        match result {
             Ok(info) => {
                 let idx = objects.len();
                 let mut n = 0;
@@ -351,7 +362,7 @@ fn plan(
             }
             Err(e) => {
                 let mut msg = format!("{e:#}");
-                for l in libbpflog::take() {
+                for l in libbpf_lines {
                     msg.push('\n');
                     msg.push_str(&l);
                 }
@@ -528,7 +539,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // Tests that may share the machine run on `jobs` threads; a module
     // test (which unloads the module) runs alone, after those before it.
     // Results are reported in plan order whatever order they finish in.
-    let jobs = cli.jobs.unwrap_or_else(default_jobs).max(1);
+    let jobs = jobs(&cli);
+    // What each test is expected to take, in ms (its weight where no
+    // earlier run measured it): the test threads start the costly ones
+    // first, so that no thread is left with a long one at the end.
+    let costs = shard::Costs::read(&[&cli.shard_costs[..], &cli.costs[..]].concat())?;
+    let weights: Vec<(&str, u32)> = selected
+        .iter()
+        .map(|p| (p.name.as_str(), p.weight()))
+        .collect();
+    let schedule: Vec<u32> = costs
+        .of(&weights)
+        .into_iter()
+        .map(|ms| ms.round().clamp(1.0, f64::from(u32::MAX)) as u32)
+        .collect();
     let sweep_programs = sweep::run::ProgramCache::default();
     let mut envs: Vec<Env> = Vec::with_capacity(jobs);
     let mut rest = &selected[..];
@@ -542,10 +566,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         report_test(&mut ktap, &mut records, p, r, cli.verbose)
     };
     while let Some(first) = rest.first() {
-        let shared: Vec<&Shared> = rest
+        let done = selected.len() - rest.len();
+        let shared: Vec<(u32, &Shared)> = rest
             .iter()
-            .map_while(|p| match &p.kind {
-                Kind::Shared(s) => Some(s),
+            .zip(&schedule[done..])
+            .map_while(|(p, &cost)| match &p.kind {
+                Kind::Shared(s) => Some((cost, s)),
                 Kind::Module(_) => None,
             })
             .collect();
@@ -559,9 +585,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let kunit_run = &kunit_run;
             parallel::run_ordered(
                 &shared,
-                |s| s.weight(),
+                |&(cost, _)| cost,
                 &mut envs,
-                |s, env| run_shared(s, objects, sweep_opts, sweeps, kunit_run, env),
+                |&(_, s), env| run_shared(s, objects, sweep_opts, sweeps, kunit_run, env),
                 |i, r| emit(&rest[i], r),
             )?;
             rest = &rest[shared.len()..];
@@ -649,6 +675,47 @@ fn object_summary(records: &[TestRecord]) -> Vec<String> {
 /// Test threads by default: one per CPU.
 fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The number of test threads (--jobs).
+fn jobs(cli: &Cli) -> usize {
+    cli.jobs.unwrap_or_else(default_jobs).max(1)
+}
+
+/// What reading an object gave, with the libbpf messages of the reading.
+type Read = Option<(anyhow::Result<ObjectInfo>, Vec<String>)>;
+
+/// Reads the test objects among `paths` (not the sweep object, not a
+/// compiler's error file) on `jobs` threads, the largest first: reading
+/// the 304 objects of a kernel tree's selftests took 10 s of the guest's
+/// time on one thread under TCG.  None for a path that is not read.
+fn read_objects(paths: &[PathBuf], jobs: usize) -> Vec<Read> {
+    let mut out: Vec<Read> = paths.iter().map(|_| None).collect();
+    let is_object = |p: &PathBuf| {
+        objects::object_name(p) != sweep::OBJECT
+            && !p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(BUILD_ERROR_SUFFIX))
+    };
+    let size = |p: &PathBuf| std::fs::metadata(p).map_or(0, |m| (m.len() >> 10) as u32);
+    let _ = parallel::run_ordered(
+        paths,
+        |p| if is_object(p) { size(p) } else { 0 },
+        &mut vec![(); jobs],
+        |p, _| {
+            is_object(p).then(|| {
+                libbpflog::take();
+                let r = objects::read_object(p);
+                (r, libbpflog::take())
+            })
+        },
+        |i, r| -> Result<(), ()> {
+            out[i] = r;
+            Ok(())
+        },
+    );
+    out
 }
 
 /// What running one test gave.
