@@ -256,39 +256,27 @@ int bench_check(struct __sk_buff *skb)
 __u8 iter_buf[ITER_VIEW];
 __u64 iter_sum;
 
-SEC("tc")
-int walk_rdynptr(struct __sk_buff *skb)
-{
-	struct bpf_rdynptr_step *s;
-	struct bpf_dynptr p;
-	int w;
-
-	if (bpf_dynptr_from_mem(iter_buf, ITER_VIEW, 0, &p))
-		return -1;
-	iter_sum = 0;
-	for (w = 0; w < ITER_WALKS; w++) {
-		bpf_rdynptr_for_each(s, &p, ITER_CHUNK)
-			iter_sum += s->len;
-	}
-	return iter_sum;
+/* A walk with an iterator over steps of type `step`, made by `for_each`. */
+#define WALK(name, step, for_each)					\
+SEC("tc")								\
+int name(struct __sk_buff *skb)						\
+{									\
+	struct step *s;							\
+	struct bpf_dynptr p;						\
+	int w;								\
+									\
+	if (bpf_dynptr_from_mem(iter_buf, ITER_VIEW, 0, &p))		\
+		return -1;						\
+	iter_sum = 0;							\
+	for (w = 0; w < ITER_WALKS; w++) {				\
+		for_each(s, &p, ITER_CHUNK)				\
+			iter_sum += s->len;				\
+	}								\
+	return iter_sum;						\
 }
 
-SEC("tc")
-int walk_twin(struct __sk_buff *skb)
-{
-	struct bpf_twin_step *s;
-	struct bpf_dynptr p;
-	int w;
-
-	if (bpf_dynptr_from_mem(iter_buf, ITER_VIEW, 0, &p))
-		return -1;
-	iter_sum = 0;
-	for (w = 0; w < ITER_WALKS; w++) {
-		bpf_twin_for_each(s, &p, ITER_CHUNK)
-			iter_sum += s->len;
-	}
-	return iter_sum;
-}
+WALK(walk_rdynptr, bpf_rdynptr_step, bpf_rdynptr_for_each)
+WALK(walk_twin, bpf_twin_step, bpf_twin_for_each)
 
 SEC("tc")
 int walk_iter_num(struct __sk_buff *skb)
