@@ -88,11 +88,17 @@ kdir() {
 	fi
 }
 
+# kbuild_modules DIR: Kbuild's modules of the out-of-tree directory DIR,
+# against $KDIR.
+kbuild_modules() {
+	inroot make --no-print-directory -C "$KDIR" M="$1" LLVM=1 -j"$(build_jobs)" modules
+}
+
 do_module() {
 	KDIR=$(kdir)
 	export KDIR
 	note MODULE "rdynptr.ko (KDIR=$KDIR)"
-	inroot make --no-print-directory -C "$KDIR" M="$top" LLVM=1 -j"$(build_jobs)" modules
+	kbuild_modules "$top"
 	# The KUnit test module is built only for a kernel with (Rust) KUnit
 	# (Kbuild): drop one left from a build against another kernel.
 	grep -qs 'rdynptr_kunit' "$top/modules.order" || rm -f "$top/rdynptr_kunit.ko"
@@ -453,7 +459,7 @@ do_bench() {
 	# that only the bench loads.
 	local twin=$top/tools/bench/twin
 	note MODULE "rdynptr_twin.ko (tools/bench/twin)"
-	inroot make --no-print-directory -C "$KDIR" M="$twin" LLVM=1 -j"$(build_jobs)" modules
+	kbuild_modules "$twin"
 	inroot make -s -f "$top/scripts/bpf.mk" KDIR="$KDIR" \
 		SRC="$top/tools/bench/progs" OUT="$build/bench" EXTRA_HDRS="$twin/rdynptr_twin.h"
 	do_harness

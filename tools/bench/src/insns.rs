@@ -253,6 +253,12 @@ impl Goal {
         }
     }
 
+    /// Whether the goal was checked and met (a goal without a count is
+    /// missed).
+    pub fn is_met(&self) -> bool {
+        self.met == Some(true)
+    }
+
     /// "twin+1: met (12 <= 12)", "kernel+1: MISSED (12 > 10)".
     pub fn text(&self) -> String {
         let what = format!("{}+{}", self.against.as_str(), self.allowance);
@@ -286,7 +292,7 @@ impl RowInsns {
     /// because the module does not have the kfunc (the clone on a kernel
     /// without KF_DYNPTR_CLONE; the twin has it exactly where ours has).
     pub fn ok(&self) -> bool {
-        self.ours.skipped.is_some() || self.goals.iter().all(|g| g.met == Some(true))
+        self.ours.skipped.is_some() || self.goals.iter().all(Goal::is_met)
     }
 }
 

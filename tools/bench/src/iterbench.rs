@@ -103,14 +103,14 @@ impl IterInsns {
     }
 
     pub fn ok(&self) -> bool {
-        self.goals.iter().all(|g| g.met == Some(true))
+        self.goals.iter().all(Goal::is_met)
     }
 
     /// The goals missed, one line each.
     pub fn missed(&self) -> Vec<String> {
         self.goals
             .iter()
-            .filter(|g| g.met != Some(true))
+            .filter(|g| !g.is_met())
             .map(|g| format!("iterator vs {}: {}", g.other, g.text()))
             .collect()
     }

@@ -305,27 +305,26 @@ fn plan(
                 path.display()
             ));
         }
-        if name == sweep::OBJECT {
-            for t in sweep::SweepTest::all() {
-                planned.push(Planned {
-                    name: t.name(),
-                    description: None,
-                    kind: Kind::Shared(Shared::Sweep(t, path.clone())),
-                });
+        match object_file(&path) {
+            ObjectFile::Sweep => {
+                for t in sweep::SweepTest::all() {
+                    planned.push(Planned {
+                        name: t.name(),
+                        description: None,
+                        kind: Kind::Shared(Shared::Sweep(t, path.clone())),
+                    });
+                }
+                continue;
             }
-            continue;
-        }
-        if let Some(name) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(BUILD_ERROR_SUFFIX))
-        {
-            planned.push(Planned {
-                name: name.to_string(),
-                description: None,
-                kind: Kind::Shared(Shared::Broken(build_error(&path))),
-            });
-            continue;
+            ObjectFile::BuildError(name) => {
+                planned.push(Planned {
+                    name,
+                    description: None,
+                    kind: Kind::Shared(Shared::Broken(build_error(&path))),
+                });
+                continue;
+            }
+            ObjectFile::Tests => {}
         }
         let Some((result, libbpf_lines)) = read[i].take() else {
             bail!("{} was not read", path.display());
@@ -449,12 +448,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         label: cli.summary_label.clone(),
     };
     if sh.count > 1 {
-        let costs = shard::Costs::read(&cli.shard_costs)?;
-        let weights: Vec<(&str, u32)> = selected
-            .iter()
-            .map(|p| (p.name.as_str(), p.weight()))
-            .collect();
-        let mut assigned = shard::assign(&costs.of(&weights), sh.count).into_iter();
+        let costs = test_costs(&selected, &cli.shard_costs)?;
+        let mut assigned = shard::assign(&costs, sh.count).into_iter();
         selected.retain(|_| assigned.next() == Some(sh.index - 1));
     }
 
@@ -543,16 +538,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // What each test is expected to take, in ms (its weight where no
     // earlier run measured it): the test threads start the costly ones
     // first, so that no thread is left with a long one at the end.
-    let costs = shard::Costs::read(&[&cli.shard_costs[..], &cli.costs[..]].concat())?;
-    let weights: Vec<(&str, u32)> = selected
-        .iter()
-        .map(|p| (p.name.as_str(), p.weight()))
-        .collect();
-    let schedule: Vec<u32> = costs
-        .of(&weights)
-        .into_iter()
-        .map(|ms| ms.round().clamp(1.0, f64::from(u32::MAX)) as u32)
-        .collect();
+    let schedule: Vec<u32> =
+        test_costs(&selected, &[&cli.shard_costs[..], &cli.costs[..]].concat())?
+            .into_iter()
+            .map(|ms| ms.round().clamp(1.0, f64::from(u32::MAX)) as u32)
+            .collect();
     let sweep_programs = sweep::run::ProgramCache::default();
     let mut envs: Vec<Env> = Vec::with_capacity(jobs);
     let mut rest = &selected[..];
@@ -677,6 +667,16 @@ fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// What each of `tests` costs, in ms: its duration in the --json reports
+/// `reports`, or its weight times their median duration.
+fn test_costs(tests: &[Planned], reports: &[PathBuf]) -> anyhow::Result<Vec<f64>> {
+    let weights: Vec<(&str, u32)> = tests
+        .iter()
+        .map(|p| (p.name.as_str(), p.weight()))
+        .collect();
+    Ok(shard::Costs::read(reports)?.of(&weights))
+}
+
 /// The number of test threads (--jobs).
 fn jobs(cli: &Cli) -> usize {
     cli.jobs.unwrap_or_else(default_jobs).max(1)
@@ -685,19 +685,37 @@ fn jobs(cli: &Cli) -> usize {
 /// What reading an object gave, with the libbpf messages of the reading.
 type Read = Option<(anyhow::Result<ObjectInfo>, Vec<String>)>;
 
-/// Reads the test objects among `paths` (not the sweep object, not a
-/// compiler's error file) on `jobs` threads, the largest first: reading
-/// the 304 objects of a kernel tree's selftests took 10 s of the guest's
-/// time on one thread under TCG.  None for a path that is not read.
+/// What a file given to the harness is.
+enum ObjectFile {
+    /// The sweep object: the harness runs it as the sweep/... tests.
+    Sweep,
+    /// A compiler's error file instead of the object NAME.
+    BuildError(String),
+    /// A BPF object whose annotated programs are tests.
+    Tests,
+}
+
+fn object_file(path: &Path) -> ObjectFile {
+    if objects::object_name(path) == sweep::OBJECT {
+        return ObjectFile::Sweep;
+    }
+    match path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(BUILD_ERROR_SUFFIX))
+    {
+        Some(name) => ObjectFile::BuildError(name.to_string()),
+        None => ObjectFile::Tests,
+    }
+}
+
+/// Reads the test objects among `paths` ([`ObjectFile::Tests`]) on `jobs`
+/// threads, the largest first: reading the 304 objects of a kernel tree's
+/// selftests took 10 s of the guest's time on one thread under TCG.  None
+/// for a path that is not read.
 fn read_objects(paths: &[PathBuf], jobs: usize) -> Vec<Read> {
     let mut out: Vec<Read> = paths.iter().map(|_| None).collect();
-    let is_object = |p: &PathBuf| {
-        objects::object_name(p) != sweep::OBJECT
-            && !p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.ends_with(BUILD_ERROR_SUFFIX))
-    };
+    let is_object = |p: &PathBuf| matches!(object_file(p), ObjectFile::Tests);
     let size = |p: &PathBuf| std::fs::metadata(p).map_or(0, |m| (m.len() >> 10) as u32);
     let _ = parallel::run_ordered(
         paths,

@@ -307,7 +307,7 @@ pub fn load_with_log(
 /// The verifier's log level of statistics (`BPF_LOG_STATS`): with it
 /// alone, the log has the verifier's errors and its statistics, and no
 /// line per instruction.
-const BPF_LOG_STATS: u32 = 4;
+pub const BPF_LOG_STATS: u32 = 4;
 
 /// A verifier log at `BPF_LOG_STATS` without the lines only that level
 /// writes (kernel/bpf/verifier.c's print_verification_stats(): the

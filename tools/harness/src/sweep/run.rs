@@ -132,7 +132,8 @@ impl Program {
         let open = runner::open_object(path, |p| p == name)?;
         // The verifier's statistics only (BPF_LOG_STATS): a few lines.
         let mut stats = vec![0u8; 4096];
-        let (loaded, log) = runner::load_with_log(open, name, &mut stats, 4, |f| f);
+        let (loaded, log) =
+            runner::load_with_log(open, name, &mut stats, runner::BPF_LOG_STATS, |f| f);
         let obj = match loaded {
             Ok(obj) => obj,
             Err(e) => {
