@@ -224,7 +224,7 @@ do_harness_static() {
 	fi
 	# (cargo_in_root reads both.)
 	local cargo_target=$build/cargo-static
-	local cargo_env=(RDYNPTR_STATIC=1 RDYNPTR_STATIC_LIBDIR="$libelf"
+	local cargo_env=(RDYNPTR_STATIC_LIBDIR="$libelf"
 		CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static")
 	cargo_progress CARGO build --release --target x86_64-unknown-linux-gnu \
 		-p rdynptr-harness --bin rdynptr-test ||

@@ -18,15 +18,12 @@ fn main() {
     }
     println!("cargo:rustc-link-lib=static=bpf_disasm");
     // LLVM's disassembler (__jited): llvm-sys gives the bindings only
-    // (no-llvm-linking), the toolchain root's LLVM 19 the code: libLLVM,
-    // or for a static binary (RDYNPTR_STATIC=1, make dist) the
-    // disassembler's component libraries and what they need.
-    println!("cargo:rerun-if-env-changed=RDYNPTR_STATIC");
-    if std::env::var("RDYNPTR_STATIC").is_ok_and(|v| v == "1") {
-        link_llvm_static();
-    } else {
-        println!("cargo:rustc-link-lib=dylib=LLVM-19");
-    }
+    // (no-llvm-linking), the toolchain root's LLVM 19 the code: the
+    // disassembler's component libraries and what they need, linked in.
+    // Not libLLVM.so: the dynamic linker's relocation of all of LLVM (and
+    // of libz3, libxml2 ... that it pulls in) made every start of
+    // rdynptr-test take 2.5 s under TCG (0.5 s with the files cached).
+    link_llvm_static();
     // One parse of the kernel's BTF per process (src/btf_cache.rs): the
     // two libbpf calls it takes over, in every binary of the package.
     for f in ["btf__load_vmlinux_btf", "btf__free"] {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Program text for __jited: the JITed code of each function, disassembled
-//! by LLVM (the LLVM-C disassembler of the toolchain root's libLLVM, as
+//! by LLVM (the LLVM-C disassembler of the toolchain root's LLVM 19, as
 //! test_loader.c's jit_disasm_helpers.c uses it), in test_loader's form:
 //! "func #N:", then per instruction "pc:\t" + its bytes, padded, + an "Ln:"
 //! label where a branch of the function lands + the instruction; branch

@@ -173,11 +173,15 @@ pub fn prog_stream_read(
     Ok(n as usize)
 }
 
-/// Is the BPF JIT enabled?
+/// Is the BPF JIT enabled?  Read once per run (every test asks; no test
+/// changes it).
 pub fn jit_enabled() -> bool {
-    std::fs::read_to_string("/proc/sys/net/core/bpf_jit_enable")
-        .map(|s| s.trim() != "0")
-        .unwrap_or(false)
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/net/core/bpf_jit_enable")
+            .map(|s| s.trim() != "0")
+            .unwrap_or(false)
+    })
 }
 
 /// The running kernel's release, for reports.

@@ -12,7 +12,7 @@ use rdynptr_harness::ktap::{Ktap, Outcome};
 use rdynptr_harness::module::{ModuleTest, ModuleTests};
 use rdynptr_harness::objects::{self, ObjectInfo, ProgramInfo};
 use rdynptr_harness::report::{Report, TestRecord};
-use rdynptr_harness::runner::{Env, TestReport};
+use rdynptr_harness::runner::{self, Env, TestReport};
 use rdynptr_harness::{kernel, kunit, libbpflog, parallel, shard, spec, sweep};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -576,6 +576,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             parallel::run_ordered(
                 &shared,
                 |&(cost, _)| cost,
+                |&(_, s)| match s {
+                    Shared::Bpf { obj, prog, mode } => {
+                        let o = &objects[*obj];
+                        runner::holds(o, &o.programs[*prog], *mode)
+                    }
+                    _ => 0,
+                },
                 &mut envs,
                 |&(_, s), env| run_shared(s, objects, sweep_opts, sweeps, kunit_run, env),
                 |i, r| emit(&rest[i], r),
@@ -720,6 +727,7 @@ fn read_objects(paths: &[PathBuf], jobs: usize) -> Vec<Read> {
     let _ = parallel::run_ordered(
         paths,
         |p| if is_object(p) { size(p) } else { 0 },
+        |_| 0,
         &mut vec![(); jobs],
         |p, _| {
             is_object(p).then(|| {

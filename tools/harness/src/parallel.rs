@@ -2,9 +2,20 @@
 //! Running tests on several threads while reporting them in order.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Condvar, Mutex};
 use std::thread;
+
+/// What of the process an item holds while it runs, as bits: items whose
+/// sets overlap never run at the same time.  0: nothing exclusive.
+pub type Holds = u32;
+
+/// The items not started yet, in start order, and what the running ones
+/// hold.
+struct Queue {
+    pending: Vec<usize>,
+    held: Holds,
+}
 
 /// Runs `work` on every item of `items`, on one thread per element of
 /// `states` (each thread owns its state for the whole call), and hands
@@ -14,11 +25,15 @@ use std::thread;
 /// Threads start the items in the order of `cost`, highest first (ties
 /// in item order): the long ones first, so that no thread is left with
 /// a long one at the end while the others idle.  A thread takes the next
-/// unstarted item when it finishes one.  If `emit` fails, no further item
-/// is started and the error is returned once the running ones have ended.
+/// unstarted item when it finishes one, skipping over those that `holds`
+/// something a running item holds (they wait for it, not the thread): a
+/// thread waits only when every item left conflicts with a running one.
+/// If `emit` fails, no further item is started and the error is returned
+/// once the running ones have ended.
 pub fn run_ordered<T, S, R, E>(
     items: &[T],
     cost: impl Fn(&T) -> u32,
+    holds: impl Fn(&T) -> Holds + Sync,
     states: &mut [S],
     work: impl Fn(&T, &mut S) -> R + Sync,
     mut emit: impl FnMut(usize, R) -> Result<(), E>,
@@ -28,24 +43,49 @@ where
     S: Send,
     R: Send,
 {
-    let mut schedule: Vec<usize> = (0..items.len()).collect();
-    schedule.sort_by_key(|&i| std::cmp::Reverse(cost(&items[i])));
-    let schedule = &schedule;
-    let next = AtomicUsize::new(0);
+    let mut pending: Vec<usize> = (0..items.len()).collect();
+    pending.sort_by_key(|&i| std::cmp::Reverse(cost(&items[i])));
+    let queue = Mutex::new(Queue { pending, held: 0 });
+    let released = Condvar::new();
     let stop = AtomicBool::new(false);
+    // The next item a thread may start, marked as held; None when none
+    // is left (or the run stops).
+    let take = || -> Option<(usize, Holds)> {
+        let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if stop.load(Ordering::Relaxed) || q.pending.is_empty() {
+                return None;
+            }
+            let free = q
+                .pending
+                .iter()
+                .position(|&i| holds(&items[i]) & q.held == 0);
+            if let Some(at) = free {
+                let i = q.pending.remove(at);
+                let h = holds(&items[i]);
+                q.held |= h;
+                return Some((i, h));
+            }
+            q = released.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    };
+    let release = |h: Holds| {
+        if h != 0 {
+            queue.lock().unwrap_or_else(|e| e.into_inner()).held &= !h;
+            released.notify_all();
+        }
+    };
     let (tx, rx) = mpsc::channel::<(usize, R)>();
     thread::scope(|scope| {
         let threads = states.len().min(items.len());
         for state in states.iter_mut().take(threads) {
             let tx = tx.clone();
-            let (next, stop, work) = (&next, &stop, &work);
+            let (take, release, work) = (&take, &release, &work);
             scope.spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let Some(&i) = schedule.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                        break;
-                    };
-                    let item = &items[i];
-                    if tx.send((i, work(item, state))).is_err() {
+                while let Some((i, h)) = take() {
+                    let r = work(&items[i], state);
+                    release(h);
+                    if tx.send((i, r)).is_err() {
                         break;
                     }
                 }
@@ -59,6 +99,9 @@ where
             while let Some(r) = done.remove(&want) {
                 if let Err(e) = emit(want, r) {
                     stop.store(true, Ordering::Relaxed);
+                    // Threads waiting for a held item see the stop.
+                    drop(queue.lock().unwrap_or_else(|e| e.into_inner()));
+                    released.notify_all();
                     return Err(e);
                 }
                 want += 1;
@@ -71,6 +114,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
 
     #[test]
@@ -81,6 +125,7 @@ mod tests {
         let mut seen = Vec::new();
         run_ordered(
             &items,
+            |_| 0,
             |_| 0,
             &mut states,
             |&ms, n| {
@@ -112,6 +157,7 @@ mod tests {
         run_ordered(
             &items,
             |_| 0,
+            |_| 0,
             &mut states,
             |&i, log: &mut Vec<usize>| {
                 log.push(i);
@@ -135,6 +181,7 @@ mod tests {
         run_ordered(
             &items,
             |&c| c,
+            |_| 0,
             &mut states,
             |&c, started: &mut Vec<u32>| {
                 started.push(c);
@@ -158,6 +205,7 @@ mod tests {
         let r = run_ordered(
             &items,
             |_| 0,
+            |_| 0,
             &mut states,
             |_, _| {
                 started.fetch_add(1, Ordering::Relaxed);
@@ -167,5 +215,81 @@ mod tests {
         );
         assert_eq!(r, Err(3));
         assert!(started.load(Ordering::Relaxed) < items.len());
+    }
+
+    #[test]
+    fn items_holding_the_same_thing_never_overlap_and_others_do() {
+        // Bit 1: one at a time; bit 2: one at a time, but beside a bit 1.
+        let items: Vec<Holds> = [1, 1, 2, 1, 2, 1, 3, 2, 1, 2].repeat(3);
+        let running = [AtomicUsize::new(0), AtomicUsize::new(0)];
+        let most = [AtomicUsize::new(0), AtomicUsize::new(0)];
+        let both = AtomicBool::new(false);
+        let mut states = vec![(); 4];
+        run_ordered(
+            &items,
+            |_| 0,
+            |&h| h,
+            &mut states,
+            |&h, _| {
+                let mine: Vec<usize> = (0..2).filter(|b| h & (1 << b) != 0).collect();
+                for &b in &mine {
+                    let n = running[b].fetch_add(1, Ordering::SeqCst) + 1;
+                    most[b].fetch_max(n, Ordering::SeqCst);
+                }
+                if running.iter().all(|r| r.load(Ordering::SeqCst) > 0) {
+                    both.store(true, Ordering::SeqCst);
+                }
+                thread::sleep(Duration::from_millis(5));
+                for &b in &mine {
+                    running[b].fetch_sub(1, Ordering::SeqCst);
+                }
+            },
+            |_, _| -> Result<(), ()> { Ok(()) },
+        )
+        .unwrap();
+        assert_eq!(most[0].load(Ordering::SeqCst), 1);
+        assert_eq!(most[1].load(Ordering::SeqCst), 1);
+        assert!(
+            both.load(Ordering::SeqCst),
+            "bits 1 and 2 never ran together"
+        );
+    }
+
+    #[test]
+    fn a_thread_passes_over_a_held_item_instead_of_waiting_for_it() {
+        // (cost, holds, sleep ms): the long holder starts first; the next
+        // in cost order holds the same and must wait, but the other thread
+        // runs the five free items meanwhile, and the waiting one after.
+        let items: Vec<(u32, Holds, u64)> = vec![
+            (9, 1, 400),
+            (8, 1, 0),
+            (1, 0, 10),
+            (1, 0, 10),
+            (1, 0, 10),
+            (1, 0, 10),
+            (1, 0, 10),
+        ];
+        let t0 = std::time::Instant::now();
+        let mut states = vec![(); 2];
+        let mut spans = vec![(0, 0); items.len()];
+        run_ordered(
+            &items,
+            |&(c, _, _)| c,
+            |&(_, h, _)| h,
+            &mut states,
+            |&(_, _, ms), _| {
+                let start = t0.elapsed().as_millis();
+                thread::sleep(Duration::from_millis(ms));
+                (start, t0.elapsed().as_millis())
+            },
+            |i, span| -> Result<(), ()> {
+                spans[i] = span;
+                Ok(())
+            },
+        )
+        .unwrap();
+        let long_end = spans[0].1;
+        assert!(spans[1].0 >= long_end, "{spans:?}");
+        assert!(spans[2..].iter().all(|&(s, _)| s < long_end), "{spans:?}");
     }
 }

@@ -9,6 +9,7 @@ use crate::libbpflog;
 use crate::logmatch;
 use crate::objects::{self, essential_name, ObjectInfo, ProgramInfo};
 use crate::packet;
+use crate::parallel::Holds;
 pub use crate::report::TestReport;
 use crate::spec::{self, fmt_retval, LoadMode, Mode, TestSpec};
 use crate::trigger;
@@ -670,14 +671,9 @@ impl Env {
             // libbpf maps an arena at the same fixed address in every
             // object (the arena's user address range): two objects with an
             // arena cannot be loaded at once in one process (test_progs
-            // runs one test at a time), so their tests run one by one.
-            let has_arena = open.maps().any(|m| {
-                // SAFETY: `m` is a map of the open object (libbpf-rs 0.25's
-                // MapType has no arena).
-                let t = unsafe { sys::bpf_map__type(m.as_libbpf_object().as_ptr()) };
-                t == sys::BPF_MAP_TYPE_ARENA
-            });
-            if has_arena && _one_arena_at_a_time.is_none() {
+            // runs one test at a time), so their tests run one by one
+            // ([`holds`] keeps the test threads from waiting here).
+            if obj.has_arena && _one_arena_at_a_time.is_none() {
                 _one_arena_at_a_time = Some(ARENA.lock().unwrap_or_else(|e| e.into_inner()));
             }
             let mut dropped = None;
@@ -821,7 +817,7 @@ impl Env {
         // drop) before the lock is released.
         let mut _one_at_a_time = None;
         let mut struct_ops = Vec::new();
-        if spec.retval.is_some() && spec.trigger.is_none() {
+        if registers_struct_ops(spec) {
             for mut m in obj_loaded.maps_mut() {
                 if !matches!(m.map_type(), libbpf_rs::MapType::StructOps) {
                     continue;
@@ -945,6 +941,34 @@ impl Env {
         }
         r
     }
+}
+
+/// What a test holds while it runs ([`crate::parallel::Holds`]): its
+/// object's arena, or a struct_ops registration.  The test threads do not
+/// start two tests that hold the same at once; [`ARENA`] and
+/// [`STRUCT_OPS`] make sure of it.
+pub fn holds(obj: &ObjectInfo, prog: &ProgramInfo, mode: Mode) -> Holds {
+    let mut h = 0;
+    if obj.has_arena {
+        h |= HOLDS_ARENA;
+    }
+    let registers = prog
+        .spec
+        .as_ref()
+        .is_some_and(|s| registers_struct_ops(&s.for_mode(mode)));
+    if obj.has_struct_ops && registers {
+        h |= HOLDS_STRUCT_OPS;
+    }
+    h
+}
+
+pub const HOLDS_ARENA: Holds = 1 << 0;
+pub const HOLDS_STRUCT_OPS: Holds = 1 << 1;
+
+/// Does a test of `spec` register its object's struct_ops maps (as
+/// test_loader does before a test run)?
+fn registers_struct_ops(spec: &TestSpec) -> bool {
+    spec.retval.is_some() && spec.trigger.is_none()
 }
 
 /// Held by a test while its object has an arena map.
@@ -1077,7 +1101,12 @@ mod tests {
                 .iter()
                 .map(|(n, w)| (n.to_string(), *w))
                 .collect::<BTreeMap<_, _>>(),
-            data: Vec::new(),
+            data: memmap2::MmapMut::map_anon(1)
+                .unwrap()
+                .make_read_only()
+                .unwrap(),
+            has_arena: false,
+            has_struct_ops: false,
         }
     }
 

@@ -14,17 +14,22 @@ const DROPPED: [Capability; 4] = [
 ];
 
 /// Why unprivileged tests cannot run here, if they cannot:
-/// `kernel.unprivileged_bpf_disabled` is not 0.
+/// `kernel.unprivileged_bpf_disabled` is not 0.  Read once per run, as
+/// test_loader.c does (no test changes it).
 pub fn disabled() -> Option<String> {
-    let path = "/proc/sys/kernel/unprivileged_bpf_disabled";
-    match std::fs::read_to_string(path) {
-        Ok(v) if v.trim() == "0" => None,
-        Ok(v) => Some(format!(
-            "unprivileged BPF is disabled (kernel.unprivileged_bpf_disabled = {})",
-            v.trim()
-        )),
-        Err(e) => Some(format!("cannot read {path}: {e}")),
-    }
+    static WHY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    WHY.get_or_init(|| {
+        let path = "/proc/sys/kernel/unprivileged_bpf_disabled";
+        match std::fs::read_to_string(path) {
+            Ok(v) if v.trim() == "0" => None,
+            Ok(v) => Some(format!(
+                "unprivileged BPF is disabled (kernel.unprivileged_bpf_disabled = {})",
+                v.trim()
+            )),
+            Err(e) => Some(format!("cannot read {path}: {e}")),
+        }
+    })
+    .clone()
 }
 
 /// The calling thread without CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_PERFMON
