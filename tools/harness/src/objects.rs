@@ -41,13 +41,12 @@ pub struct ObjectInfo {
     pub programs: Vec<ProgramInfo>,
     /// Extern kfuncs of the object (.ksyms FUNCs): name -> declared weak.
     pub kfunc_externs: BTreeMap<String, bool>,
-    /// The file, mapped once: every test of the object is opened from it
-    /// ([`crate::runner::open_object_with`]), not from the file (over the
-    /// guest's 9p root, opening and mapping the file again took 4 ms of
-    /// each test under TCG).  Mapped, not read: the DWARF sections, 92%
-    /// of the kernel's selftest objects, are never touched, so never read
-    /// (reading all 304 whole was 7% of a run's CPU time).
-    pub data: memmap2::Mmap,
+    /// The file's bytes, read once, its DWARF sections left out (zeros,
+    /// [`crate::elfscan::read_without_dwarf`]): every test of the object
+    /// is opened from them ([`crate::runner::open_object_with`]), not from
+    /// the file (over the guest's 9p root, opening and mapping the file
+    /// again took 4 ms of each test under TCG).
+    pub data: Vec<u8>,
     /// The object has an arena map (libbpf maps every arena at the same
     /// user address, so one process loads one such object at a time).
     pub has_arena: bool,
@@ -115,24 +114,44 @@ fn func_tags<'b>(btf: &'b Btf<'_>, func: &str, tags: &HashMap<u32, Vec<&'b str>>
     }
 }
 
+/// The object's .BTF section, parsed.  libbpf-rs parses BTF from a file
+/// only, and `btf__parse()` of the object file reads all of it (libelf's
+/// `ELF_C_READ`), DWARF included: the section goes through a memfd
+/// instead, which libbpf reads as a raw BTF file.
+fn raw_btf(elf: &ElfIndex<'_>) -> anyhow::Result<Btf<'static>> {
+    use std::io::Write as _;
+    use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+    let data = elf
+        .section_data(".BTF")
+        .context("the object has no .BTF section")?;
+    // SAFETY: memfd_create() takes a NUL-terminated name and flags.
+    let fd = unsafe { libc::memfd_create(c"rdynptr-btf".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()).context("memfd_create");
+    }
+    // SAFETY: `fd` was just opened and nothing else owns it.
+    let mut memfd = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    memfd
+        .write_all(data)
+        .context("writing the BTF to a memfd")?;
+    Ok(Btf::from_path(format!(
+        "/proc/self/fd/{}",
+        memfd.as_raw_fd()
+    ))?)
+}
+
 /// Opens `path` and describes it.
 pub fn read_object(path: &Path) -> anyhow::Result<ObjectInfo> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    // SAFETY: the mapping is private and read-only; the objects under
-    // test are not rewritten while rdynptr-test runs (a file truncated
-    // under it would end the run with SIGBUS, not wrong results).
-    let data = unsafe { memmap2::Mmap::map(&file) }
-        .with_context(|| format!("cannot map {}", path.display()))?;
+    let data = crate::elfscan::read_without_dwarf(path)?;
     let elf = ElfIndex::parse(&data)?;
     let open = ObjectBuilder::default()
         .open_memory(&data)
         .with_context(|| format!("libbpf cannot open {}", path.display()))?;
 
-    // The object's BTF as the compiler wrote it: btf__parse() of the ELF
-    // file, before bpf_object__open() rewrites .ksyms (it turns extern
-    // FUNCs into dummy variables for the kernel).
-    let btf = Btf::from_path(path).with_context(|| {
+    // The object's BTF as the compiler wrote it, before
+    // bpf_object__open() rewrites .ksyms (it turns extern FUNCs into
+    // dummy variables for the kernel).
+    let btf = raw_btf(&elf).with_context(|| {
         format!(
             "cannot read the BTF of {} (compile with -g)",
             path.display()

@@ -33,7 +33,7 @@ struct Queue {
 pub fn run_ordered<T, S, R, E>(
     items: &[T],
     cost: impl Fn(&T) -> u32,
-    holds: impl Fn(&T) -> Holds + Sync,
+    holds: impl Fn(&T) -> Holds,
     states: &mut [S],
     work: impl Fn(&T, &mut S) -> R + Sync,
     mut emit: impl FnMut(usize, R) -> Result<(), E>,
@@ -44,7 +44,9 @@ where
     R: Send,
 {
     let mut pending: Vec<usize> = (0..items.len()).collect();
-    pending.sort_by_key(|&i| std::cmp::Reverse(cost(&items[i])));
+    // Each item's cost once: it may stat a file (an object's size).
+    pending.sort_by_cached_key(|&i| std::cmp::Reverse(cost(&items[i])));
+    let holds: Vec<Holds> = items.iter().map(holds).collect();
     let queue = Mutex::new(Queue { pending, held: 0 });
     let released = Condvar::new();
     let stop = AtomicBool::new(false);
@@ -56,13 +58,10 @@ where
             if stop.load(Ordering::Relaxed) || q.pending.is_empty() {
                 return None;
             }
-            let free = q
-                .pending
-                .iter()
-                .position(|&i| holds(&items[i]) & q.held == 0);
+            let free = q.pending.iter().position(|&i| holds[i] & q.held == 0);
             if let Some(at) = free {
                 let i = q.pending.remove(at);
-                let h = holds(&items[i]);
+                let h = holds[i];
                 q.held |= h;
                 return Some((i, h));
             }

@@ -1101,10 +1101,7 @@ mod tests {
                 .iter()
                 .map(|(n, w)| (n.to_string(), *w))
                 .collect::<BTreeMap<_, _>>(),
-            data: memmap2::MmapMut::map_anon(1)
-                .unwrap()
-                .make_read_only()
-                .unwrap(),
+            data: Vec::new(),
             has_arena: false,
             has_struct_ops: false,
         }

@@ -335,3 +335,55 @@ fn object_that_is_not_elf_is_an_error() {
     std::fs::write(&p, b"not an ELF file").unwrap();
     assert!(read_object(&p).is_err());
 }
+
+#[test]
+fn objects_are_read_without_their_dwarf_and_the_rest_exactly() {
+    use object::{Object as _, ObjectSection as _};
+    // A struct of 500 members: DWARF of many pages, as in the kernel's
+    // selftest objects.
+    let members = (0..500)
+        .map(|i| format!("int member{i};"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let text = format!(
+        "#include \"vmlinux.h\"\n#include <bpf/bpf_helpers.h>\n#include <rdynptr/bpf_test.h>\n\
+         struct big {{ {members} }};\nstruct big big_global;\n\
+         SEC(\"syscall\") __success __retval(0)\n\
+         int reads_the_last_member(void *ctx) {{ return big_global.member499; }}\n\
+         char _license[] SEC(\"license\") = \"GPL\";\n"
+    );
+    let src = tmp().join("dwarf_heavy.bpf.c");
+    std::fs::write(&src, text).unwrap();
+    let path = compile(&src, "dwarf_heavy");
+    let whole = std::fs::read(&path).unwrap();
+    let read = rdynptr_harness::elfscan::read_without_dwarf(&path).unwrap();
+    assert_eq!(read.len(), whole.len());
+    let elf = object::File::parse(&whole[..]).unwrap();
+    let (mut dwarf, mut kept) = (0, 0);
+    for sec in elf.sections() {
+        let name = sec.name().unwrap();
+        let Some((at, n)) = sec.file_range() else {
+            continue;
+        };
+        let range = at as usize..(at + n) as usize;
+        let bare = name.trim_start_matches(".rela").trim_start_matches(".rel");
+        if bare.starts_with(".debug_") {
+            // One that fits in the gap between two wanted sections (at
+            // most a page) is read along with them.
+            if n > 4096 {
+                assert!(read[range].iter().all(|&b| b == 0), "{name} was read");
+                dwarf += n;
+            }
+        } else {
+            assert_eq!(read[range.clone()], whole[range], "{name} differs");
+            kept += n;
+        }
+    }
+    assert!(dwarf > 0 && kept > 0, "dwarf {dwarf}, kept {kept}");
+    // libbpf and the scan find in it what the file has.
+    let info = read_object(&path).unwrap();
+    assert_eq!(info.programs.len(), 1);
+    let p = prog(&info, "reads_the_last_member");
+    assert_eq!(p.section, "syscall");
+    assert!(p.is_test(), "the annotations were not found");
+}

@@ -142,7 +142,7 @@ impl ModuleTests {
                 .iter()
                 .map(|o| {
                     s.spawn(move || {
-                        let data = Some(&o.info.data[..]);
+                        let data = Some(o.info.data.as_slice());
                         let open = runner::open_object_with(&o.info.path, data, None, |n| {
                             o.programs.iter().any(|p| p == n)
                         })?;
