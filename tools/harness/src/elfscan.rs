@@ -243,8 +243,8 @@ impl<'d> ElfIndex<'d> {
 /// relocations of DWARF (libbpf.c's `ignore_elf_section()`)?
 fn is_dwarf(name: &[u8]) -> bool {
     let name = name
-        .strip_prefix(b".rel")
-        .or_else(|| name.strip_prefix(b".rela"))
+        .strip_prefix(b".rela")
+        .or_else(|| name.strip_prefix(b".rel"))
         .unwrap_or(name);
     name.starts_with(b".debug_")
 }
@@ -291,7 +291,7 @@ pub fn read_without_dwarf(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         // The first section header holds the counts that do not fit.
         read(&mut data, shoff, shentsize).ok()?;
         let shnum = h.shnum(e, &data[..]).ok()? as u64;
-        read(&mut data, shoff, shnum * shentsize).ok()?;
+        read(&mut data, shoff, shnum.checked_mul(shentsize)?).ok()?;
         let shstrndx = h.shstrndx(e, &data[..]).ok()?;
         let strtab = *h
             .section_headers(e, &data[..])
@@ -324,4 +324,26 @@ pub fn read_without_dwarf(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         read(&mut data, start, end - start)?;
     }
     Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_dwarf;
+
+    #[test]
+    fn dwarf_and_its_relocations_are_what_libbpf_ignores() {
+        for name in [".debug_info", ".rel.debug_info", ".rela.debug_line"] {
+            assert!(is_dwarf(name.as_bytes()), "{name}");
+        }
+        for name in [
+            ".BTF",
+            ".rel.BTF.ext",
+            ".text",
+            ".rel.text",
+            ".relsyscall",
+            ".maps",
+        ] {
+            assert!(!is_dwarf(name.as_bytes()), "{name}");
+        }
+    }
 }

@@ -17,6 +17,15 @@ struct Queue {
     held: Holds,
 }
 
+/// What a running item holds, released when it is dropped.
+struct Held<'a, F: Fn(Holds)>(Holds, &'a F);
+
+impl<F: Fn(Holds)> Drop for Held<'_, F> {
+    fn drop(&mut self) {
+        (self.1)(self.0);
+    }
+}
+
 /// Runs `work` on every item of `items`, on one thread per element of
 /// `states` (each thread owns its state for the whole call), and hands
 /// the results to `emit` on the calling thread in the order of `items`,
@@ -82,8 +91,12 @@ where
             let (take, release, work) = (&take, &release, &work);
             scope.spawn(move || {
                 while let Some((i, h)) = take() {
-                    let r = work(&items[i], state);
-                    release(h);
+                    let r = {
+                        // Released even if `work` panics: the panic then
+                        // ends the run instead of leaving threads waiting.
+                        let _held = Held(h, release);
+                        work(&items[i], state)
+                    };
                     if tx.send((i, r)).is_err() {
                         break;
                     }
@@ -290,5 +303,26 @@ mod tests {
         let long_end = spans[0].1;
         assert!(spans[1].0 >= long_end, "{spans:?}");
         assert!(spans[2..].iter().all(|&(s, _)| s < long_end), "{spans:?}");
+    }
+
+    #[test]
+    fn an_item_that_panics_releases_what_it_holds_and_the_panic_ends_the_run() {
+        let items: Vec<u32> = vec![0, 1, 2, 3];
+        let r = std::panic::catch_unwind(|| {
+            let mut states = vec![(); 2];
+            run_ordered(
+                &items,
+                |_| 0,
+                |_| 1,
+                &mut states,
+                |&i, _| {
+                    if i == 0 {
+                        panic!("item 0");
+                    }
+                },
+                |_, _| -> Result<(), ()> { Ok(()) },
+            )
+        });
+        assert!(r.is_err());
     }
 }
