@@ -962,8 +962,8 @@ pub fn holds(obj: &ObjectInfo, prog: &ProgramInfo, mode: Mode) -> Holds {
     h
 }
 
-pub const HOLDS_ARENA: Holds = 1 << 0;
-pub const HOLDS_STRUCT_OPS: Holds = 1 << 1;
+const HOLDS_ARENA: Holds = 1 << 0;
+const HOLDS_STRUCT_OPS: Holds = 1 << 1;
 
 /// Does a test of `spec` register its object's struct_ops maps (as
 /// test_loader does before a test run)?
